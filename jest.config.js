@@ -1,0 +1,32 @@
+/**
+ * Two projects: `node` (unit, harness, end-to-end over real loopback sockets) and `pages` (demo pages rendered by
+ * miniprogram-simulate under jsdom, driven through the Node wx runtime against a live dev stack).
+ * Type checking is `npm run typecheck` (tsc); ts-jest only transpiles here, for speed.
+ */
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }] };
+const moduleNameMapper = { '^mp-media-sdk$': '<rootDir>/sdk/src/index.ts' };
+
+module.exports = {
+  testTimeout: 60000,
+  projects: [
+    {
+      displayName: 'node',
+      testEnvironment: 'node',
+      transform,
+      moduleNameMapper,
+      moduleFileExtensions: ['ts', 'js', 'json'],
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/pages/'],
+    },
+    {
+      displayName: 'pages',
+      testEnvironment: 'jsdom',
+      testEnvironmentOptions: { url: 'http://localhost/' },
+      transform,
+      moduleNameMapper,
+      moduleFileExtensions: ['ts', 'js', 'json'],
+      testMatch: ['<rootDir>/test/pages/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/pages/setup.ts'],
+    },
+  ],
+};

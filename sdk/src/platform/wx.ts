@@ -1,0 +1,286 @@
+/**
+ * The WeChat adapter: the only module in the SDK that touches `wx`.
+ * It also serves Taro (whose API mirrors wx and accepts the same callback options) and any wx-shaped host.
+ */
+import { MediaKitError, PlatformErrorCode } from '../errors';
+import { Limiter } from './limiter';
+import type {
+  DownloadFileOptions,
+  DownloadResult,
+  FileStat,
+  HttpResponse,
+  PlatformAdapter,
+  PlatformFs,
+  PlatformStorage,
+  RequestOptions,
+  UploadFileOptions,
+} from './types';
+
+/** The parts of `wx` the SDK uses, typed structurally so Taro and test runtimes fit. */
+export interface WxLike {
+  request(o: any): any;
+  uploadFile(o: any): any;
+  downloadFile(o: any): any;
+  getFileSystemManager(): any;
+  getStorageSync(key: string): any;
+  setStorageSync(key: string, value: any): void;
+  removeStorageSync(key: string): void;
+  getStorageInfoSync?(): { keys: string[] };
+  login(o: any): any;
+  onAppHide?(cb: () => void): void;
+  offAppHide?(cb: () => void): void;
+  onAppShow?(cb: (res?: unknown) => void): void;
+  offAppShow?(cb: (res?: unknown) => void): void;
+  getSystemInfoSync?(): { SDKVersion?: string };
+  getAppBaseInfo?(): { SDKVersion?: string };
+  env?: { USER_DATA_PATH?: string };
+}
+
+export interface WxAdapterOptions {
+  /** Most network tasks in flight at once (WeChat allows 10 for request + uploadFile + downloadFile together). */
+  maxConcurrent?: number;
+  name?: string;
+}
+
+/** Maps a wx `errMsg` onto a platform error code. */
+export function classifyErrMsg(errMsg: string): string {
+  const m = (errMsg || '').toLowerCase();
+  if (/interrupted|suspend/.test(m)) return PlatformErrorCode.Interrupted;
+  if (/abort/.test(m)) return PlatformErrorCode.Aborted;
+  if (/time ?out/.test(m)) return PlatformErrorCode.Timeout;
+  if (/no such file|not found|does not exist|permission denied/.test(m)) return PlatformErrorCode.FileNotFound;
+  return PlatformErrorCode.Network;
+}
+
+function wxError(api: string, err: { errMsg?: string; errno?: number } | undefined): MediaKitError {
+  const errMsg = (err && err.errMsg) || `${api}:fail`;
+  return new MediaKitError(classifyErrMsg(errMsg), errMsg, { api, errMsg, errno: err && err.errno });
+}
+
+function fsError(api: string, path: string, err: { errMsg?: string } | undefined): MediaKitError {
+  const errMsg = (err && err.errMsg) || `${api}:fail`;
+  const code = /no such file|not exist|not found/i.test(errMsg) ? PlatformErrorCode.FileNotFound : PlatformErrorCode.FileSystem;
+  return new MediaKitError(code, `${errMsg} (${path})`, { api, path, errMsg });
+}
+
+function compareVersion(a: string, b: string): number {
+  const pa = a.split('.').map((x) => parseInt(x, 10) || 0);
+  const pb = b.split('.').map((x) => parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] || 0) - (pb[i] || 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Wires an AbortSignalLike to a wx task; returns a cleanup function. */
+function bindAbort(signal: RequestOptions['signal'], task: { abort?: () => void } | undefined): () => void {
+  if (!signal || !task || typeof task.abort !== 'function') return () => undefined;
+  return signal.onAbort(() => task.abort && task.abort());
+}
+
+function abortedError(api: string): MediaKitError {
+  return new MediaKitError(PlatformErrorCode.Aborted, `${api}:fail abort`, { api });
+}
+
+/**
+ * Creates the adapter over a wx-shaped object. Without an argument it uses the global `wx`, looked up at call time
+ * (so a test runtime may install it later).
+ */
+export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {}): PlatformAdapter {
+  const getWx = (): WxLike => {
+    const w = wxLike || (typeof wx !== 'undefined' ? (wx as unknown as WxLike) : undefined);
+    if (!w) throw new MediaKitError(PlatformErrorCode.Unsupported, 'No `wx` object: pass an adapter (createInjectedAdapter / createTaroAdapter).');
+    return w;
+  };
+  const limiter = new Limiter(Math.max(1, Math.min(options.maxConcurrent || 10, 10)));
+
+  const request = <T>(o: RequestOptions): Promise<HttpResponse<T>> =>
+    limiter.run(
+      () =>
+        new Promise<HttpResponse<T>>((resolve, reject) => {
+          if (o.signal && o.signal.aborted) return reject(abortedError('request'));
+          let unbind = () => undefined as void;
+          const task = getWx().request({
+            url: o.url,
+            method: o.method || 'GET',
+            header: o.header,
+            data: o.data,
+            dataType: o.dataType === 'text' ? 'text' : 'json',
+            responseType: o.responseType || 'text',
+            timeout: o.timeout,
+            success: (res: { statusCode: number; header: Record<string, string>; data: T }) => {
+              unbind();
+              resolve({ statusCode: res.statusCode, header: res.header || {}, data: res.data });
+            },
+            fail: (err: { errMsg?: string }) => {
+              unbind();
+              reject(o.signal && o.signal.aborted ? abortedError('request') : wxError('request', err));
+            },
+          });
+          if (task && o.onHeadersReceived && typeof task.onHeadersReceived === 'function') {
+            task.onHeadersReceived(o.onHeadersReceived);
+          }
+          unbind = bindAbort(o.signal, task);
+        }),
+    );
+
+  const uploadFile = (o: UploadFileOptions): Promise<HttpResponse<string>> =>
+    limiter.run(
+      () =>
+        new Promise<HttpResponse<string>>((resolve, reject) => {
+          if (o.signal && o.signal.aborted) return reject(abortedError('uploadFile'));
+          let unbind = () => undefined as void;
+          const task = getWx().uploadFile({
+            url: o.url,
+            filePath: o.filePath,
+            name: o.name,
+            formData: o.formData,
+            header: o.header,
+            timeout: o.timeout,
+            success: (res: { statusCode: number; header?: Record<string, string>; data: string }) => {
+              unbind();
+              resolve({ statusCode: res.statusCode, header: res.header || {}, data: res.data });
+            },
+            fail: (err: { errMsg?: string }) => {
+              unbind();
+              reject(o.signal && o.signal.aborted ? abortedError('uploadFile') : wxError('uploadFile', err));
+            },
+          });
+          if (task && o.onProgress && typeof task.onProgressUpdate === 'function') task.onProgressUpdate(o.onProgress);
+          unbind = bindAbort(o.signal, task);
+        }),
+    );
+
+  const downloadFile = (o: DownloadFileOptions): Promise<DownloadResult> =>
+    limiter.run(
+      () =>
+        new Promise<DownloadResult>((resolve, reject) => {
+          if (o.signal && o.signal.aborted) return reject(abortedError('downloadFile'));
+          let unbind = () => undefined as void;
+          const task = getWx().downloadFile({
+            url: o.url,
+            header: o.header,
+            filePath: o.filePath,
+            timeout: o.timeout,
+            success: (res: DownloadResult) => {
+              unbind();
+              resolve({ statusCode: res.statusCode, tempFilePath: res.tempFilePath, filePath: res.filePath, header: res.header });
+            },
+            fail: (err: { errMsg?: string }) => {
+              unbind();
+              reject(o.signal && o.signal.aborted ? abortedError('downloadFile') : wxError('downloadFile', err));
+            },
+          });
+          if (task && o.onProgress && typeof task.onProgressUpdate === 'function') task.onProgressUpdate(o.onProgress);
+          unbind = bindAbort(o.signal, task);
+        }),
+    );
+
+  const fsCall = <T>(api: string, path: string, args: Record<string, unknown>, pick: (res: any) => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const fsm = getWx().getFileSystemManager();
+      fsm[api]({
+        ...args,
+        success: (res: unknown) => resolve(pick(res)),
+        fail: (err: { errMsg?: string }) => reject(fsError(api, path, err)),
+      });
+    });
+
+  const sdkVersion = (): string | undefined => {
+    const w = getWx();
+    try {
+      if (w.getAppBaseInfo) return w.getAppBaseInfo().SDKVersion;
+      if (w.getSystemInfoSync) return w.getSystemInfoSync().SDKVersion;
+    } catch (_) {
+      /* fall through */
+    }
+    return undefined;
+  };
+
+  const fs: PlatformFs = {
+    get userDataPath() {
+      const w = getWx();
+      return (w.env && w.env.USER_DATA_PATH) || 'wxfile://usr';
+    },
+    stat: (path) =>
+      fsCall('stat', path, { path }, (res: { stats: { size: number; lastModifiedTime: number; isFile(): boolean } }) => {
+        const s = res.stats;
+        return { size: s.size, lastModifiedTime: s.lastModifiedTime, isFile: typeof s.isFile === 'function' ? s.isFile() : true } as FileStat;
+      }),
+    readRange: (path, position, length) => {
+      const v = sdkVersion();
+      if (v && compareVersion(v, '2.10.0') < 0) {
+        return Promise.reject(
+          new MediaKitError(PlatformErrorCode.Unsupported, `Ranged file reads need base library >= 2.10.0 (this is ${v}).`, { sdkVersion: v }),
+        );
+      }
+      if (length === 0) return Promise.resolve(new ArrayBuffer(0));
+      return fsCall('readFile', path, { filePath: path, position, length }, (res: { data: ArrayBuffer }) => res.data);
+    },
+    readText: (path) => fsCall('readFile', path, { filePath: path, encoding: 'utf8' }, (res: { data: string }) => res.data),
+    writeFile: (path, data) =>
+      fsCall('writeFile', path, typeof data === 'string' ? { filePath: path, data, encoding: 'utf8' } : { filePath: path, data }, () => undefined),
+    unlink: (path) => fsCall('unlink', path, { filePath: path }, () => undefined),
+    exists: (path) => fsCall('access', path, { path }, () => true).catch(() => false),
+    mkdir: (path) =>
+      fsCall('mkdir', path, { dirPath: path, recursive: true }, () => undefined).catch((e: MediaKitError) => {
+        if (/exist/i.test(String(e.details.errMsg))) return undefined;
+        throw e;
+      }),
+    saveFile: (tempFilePath, filePath) =>
+      fsCall('saveFile', tempFilePath, { tempFilePath, filePath }, (res: { savedFilePath: string }) => res.savedFilePath),
+  };
+
+  const storage: PlatformStorage = {
+    get: <T>(key: string) => {
+      const v = getWx().getStorageSync(key);
+      return (v === '' || v === undefined || v === null ? undefined : v) as T | undefined;
+    },
+    set: (key, value) => {
+      try {
+        getWx().setStorageSync(key, value);
+      } catch (e) {
+        const errMsg = (e as { errMsg?: string; message?: string }).errMsg || (e as Error).message || String(e);
+        throw new MediaKitError(PlatformErrorCode.StorageQuota, `wx storage refused key "${key}": ${errMsg}`, { key, errMsg });
+      }
+    },
+    remove: (key) => getWx().removeStorageSync(key),
+    keys: () => {
+      const w = getWx();
+      return w.getStorageInfoSync ? w.getStorageInfoSync().keys : [];
+    },
+  };
+
+  const lifecycle = (on: 'onAppHide' | 'onAppShow', off: 'offAppHide' | 'offAppShow') => (listener: () => void) => {
+    const w = getWx();
+    const fn = () => listener();
+    if (typeof w[on] === 'function') (w[on] as (cb: () => void) => void)(fn);
+    return () => {
+      if (typeof w[off] === 'function') (w[off] as (cb: () => void) => void)(fn);
+    };
+  };
+
+  return {
+    name: options.name || 'wx',
+    request,
+    uploadFile,
+    downloadFile,
+    fs,
+    storage,
+    login: () =>
+      new Promise((resolve, reject) => {
+        getWx().login({
+          success: (res: { code: string }) => resolve({ code: res.code }),
+          fail: (err: { errMsg?: string }) => reject(wxError('login', err)),
+        });
+      }),
+    onAppHide: lifecycle('onAppHide', 'offAppHide'),
+    onAppShow: lifecycle('onAppShow', 'offAppShow'),
+    sdkVersion,
+    now: () => Date.now(),
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    warn: (message, ...args) => console.warn(`[mp-media-sdk] ${message}`, ...args),
+  };
+}

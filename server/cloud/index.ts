@@ -1,0 +1,97 @@
+/**
+ * The local cloud: one loopback listener per provider (the real services each have their own host), sharing a data
+ * dir, a clock and an event bus. `startCloud` is used by startDevStack and by tests.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { CloudContext, CloudProvider, CloudUrls, ProviderName } from './context';
+import { wechatProvider } from './wechat';
+import { aliyunOssProvider } from './aliyun-oss';
+import { aliyunVodProvider } from './aliyun-vod';
+import { aliyunStsProvider } from './aliyun-sts';
+import { polyvProvider } from './polyv';
+import { iotProvider } from './iot';
+
+export type { CloudUrls, ProviderName } from './context';
+
+export interface StartCloudOptions {
+  dataDir: string;
+  /** Interface to bind (default 127.0.0.1). */
+  host?: string;
+  /** Host name to advertise in URLs (default: host, or 127.0.0.1 when binding 0.0.0.0). Set a LAN IP for phones. */
+  publicHost?: string;
+  /** First port; providers take basePort, basePort+1, … in the order below. 0 (default) = ephemeral ports. */
+  basePort?: number;
+  providers?: CloudProvider[];
+  quiet?: boolean;
+}
+
+export interface RunningCloud {
+  urls: CloudUrls;
+  /** The cloud's index URL (the WeChat listener also serves GET /_cloud with every provider URL). */
+  url: string;
+  /** Shift the cloud's clock by ms (clock-skew tests). */
+  setClockOffset(ms: number): void;
+  close(): Promise<void>;
+}
+
+export function defaultProviders(): CloudProvider[] {
+  return [wechatProvider(), aliyunOssProvider(), aliyunVodProvider(), aliyunStsProvider(), polyvProvider(), iotProvider()];
+}
+
+export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud> {
+  const host = opts.host || '127.0.0.1';
+  const publicHost = opts.publicHost || (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  const providers = opts.providers || defaultProviders();
+  const bus = new EventEmitter();
+  bus.setMaxListeners(50);
+  let clockOffset = 0;
+  const urls = {} as CloudUrls;
+  const apps: Array<{ name: ProviderName; app: FastifyInstance }> = [];
+
+  try {
+    for (const p of providers) {
+      const dataDir = path.join(opts.dataDir, p.name);
+      mkdirSync(dataDir, { recursive: true });
+      const ctx: CloudContext = {
+        dataDir,
+        rootDataDir: opts.dataDir,
+        urls,
+        bus,
+        now: () => Date.now() + clockOffset,
+        log: (msg, ...args) => {
+          if (!opts.quiet) console.log(`[cloud:${p.name}] ${msg}`, ...args);
+        },
+      };
+      const app = await p.build(ctx);
+      if (p.name === 'wechat') {
+        app.get('/_cloud', async () => ({ providers: urls }));
+      }
+      apps.push({ name: p.name, app });
+    }
+    let port = opts.basePort || 0;
+    for (const { name, app } of apps) {
+      await app.listen({ host, port });
+      const addr = app.server.address();
+      const actual = typeof addr === 'object' && addr ? addr.port : port;
+      urls[name] = `http://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${actual}`;
+      if (port) port++;
+    }
+  } catch (e) {
+    await Promise.allSettled(apps.map(({ app }) => app.close()));
+    throw e;
+  }
+
+  return {
+    urls,
+    url: urls.wechat,
+    setClockOffset(ms: number) {
+      clockOffset = ms;
+    },
+    async close() {
+      await Promise.allSettled(apps.map(({ app }) => app.close()));
+    },
+  };
+}

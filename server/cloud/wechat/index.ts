@@ -1,0 +1,84 @@
+/**
+ * WeChat emulator: code2Session exactly as api.weixin.qq.com answers it, plus a dev endpoint that mints login codes
+ * (what the WeChat client does inside wx.login). Codes are single-use and expire after 5 minutes.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { createFastify, z } from '../../http';
+import type { CloudContext, CloudProvider } from '../context';
+import { DEV_CREDENTIALS } from '../../dev-credentials';
+
+const CODE_TTL_MS = 5 * 60 * 1000;
+
+interface CodeRecord {
+  openid: string;
+  appId: string;
+  expiresAt: number;
+  used: boolean;
+}
+
+export interface WechatCloudOptions {
+  /** Accepted app ids and their secrets (defaults to the dev credentials). */
+  apps?: Record<string, string>;
+}
+
+/** WeChat answers errors with HTTP 200 and {errcode, errmsg}; the errmsg carries a "rid". */
+function wxErr(errcode: number, errmsg: string) {
+  return { errcode, errmsg: `${errmsg} rid: ${randomBytes(6).toString('hex')}` };
+}
+
+export function wechatProvider(options: WechatCloudOptions = {}): CloudProvider {
+  const apps: Record<string, string> = options.apps || { [DEV_CREDENTIALS.wechat.appId]: DEV_CREDENTIALS.wechat.secret };
+  return {
+    name: 'wechat',
+    async build(ctx: CloudContext) {
+      const app = createFastify({ name: 'wechat' });
+      const codes = new Map<string, CodeRecord>();
+
+      const sweep = () => {
+        const now = ctx.now();
+        for (const [k, v] of codes) if (v.expiresAt + CODE_TTL_MS < now) codes.delete(k);
+      };
+
+      app.get('/sns/jscode2session', async (req, reply) => {
+        const q = req.query as Record<string, string | undefined>;
+        reply.type('text/plain');
+        if (!q.appid) return wxErr(41002, 'appid missing');
+        if (!q.secret) return wxErr(41004, 'appsecret missing');
+        if (!q.js_code) return wxErr(41008, 'missing code');
+        if (q.grant_type !== undefined && q.grant_type !== 'authorization_code') return wxErr(40002, 'invalid grant_type');
+        if (!(q.appid in apps)) return wxErr(40013, 'invalid appid');
+        if (apps[q.appid] !== q.secret) return wxErr(40125, 'invalid appsecret');
+        sweep();
+        const rec = codes.get(q.js_code);
+        if (!rec || rec.appId !== q.appid) return wxErr(40029, 'invalid code');
+        if (rec.used) return wxErr(40163, 'code been used');
+        if (rec.expiresAt < ctx.now()) return wxErr(40029, 'invalid code');
+        rec.used = true;
+        const sessionKey = randomBytes(16).toString('base64');
+        return { session_key: sessionKey, openid: rec.openid };
+      });
+
+      // Dev only: what the WeChat client does for wx.login. {openid?, appid?} → {code, openid, expiresIn}
+      const codeBody = z
+        .object({
+          openid: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'openid: 6-64 letters, digits, _ or -').optional(),
+          appid: z.string().optional(),
+        })
+        .strict();
+      app.post('/wx/dev/code', async (req, reply) => {
+        const parsed = codeBody.safeParse(req.body ?? {});
+        if (!parsed.success) {
+          return reply.status(400).send({ errcode: 40097, errmsg: `invalid args: ${parsed.error.issues.map((i) => i.message).join('; ')}` });
+        }
+        const appId = parsed.data.appid || Object.keys(apps)[0];
+        if (!(appId in apps)) return reply.status(400).send(wxErr(40013, 'invalid appid'));
+        const openid = parsed.data.openid || 'o' + createHash('sha256').update(randomBytes(8)).digest('base64url').slice(0, 27);
+        const code = randomBytes(16).toString('hex');
+        codes.set(code, { openid, appId, expiresAt: ctx.now() + CODE_TTL_MS, used: false });
+        return { code, openid, expiresIn: CODE_TTL_MS / 1000 };
+      });
+
+      return app;
+    },
+  };
+}
