@@ -1,0 +1,2 @@
+// SCAFFOLD: filled in by the iot issue.
+export {};

@@ -1,0 +1,2 @@
+// SCAFFOLD: filled in by the polyv issue.
+export {};
