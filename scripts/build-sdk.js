@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * Builds sdk/ → sdk/miniprogram_dist (CommonJS, ES2017, .d.ts beside each file) and vendors crypto-js.
+ *
+ * Why vendor: DevTools' 构建 npm bundles a plain-JS dependency (crypto-js) into ONE miniprogram_npm/crypto-js/index.js,
+ * so deep requires such as require('crypto-js/hmac-sha1') do not exist on a phone. After tsc, every
+ * require("crypto-js/<sub>") in the output is rewritten to one small esbuild bundle, miniprogram_dist/vendor/crypto-js.js,
+ * holding only the sub-modules the SDK uses (sharing one crypto-js core). The package then has no runtime dependency.
+ */
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const esbuild = require('esbuild');
+
+const sdk = path.resolve(__dirname, '../sdk');
+const dist = path.join(sdk, 'miniprogram_dist');
+
+fs.rmSync(dist, { recursive: true, force: true });
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(sdk, 'tsconfig.build.json')], { stdio: 'inherit' });
+
+function walk(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]));
+}
+
+const REQ = /require\((["'])crypto-js\/([a-z0-9-]+)\1\)/g;
+const files = walk(dist).filter((f) => f.endsWith('.js'));
+const subs = new Set();
+for (const f of files) for (const m of fs.readFileSync(f, 'utf8').matchAll(REQ)) subs.add(m[2]);
+
+if (subs.size) {
+  const vendorDir = path.join(dist, 'vendor');
+  fs.mkdirSync(vendorDir, { recursive: true });
+  const entry = [...subs].sort().map((s) => `exports[${JSON.stringify(s)}] = require(${JSON.stringify(`crypto-js/${s}`)});`).join('\n');
+  esbuild.buildSync({
+    stdin: { contents: entry, resolveDir: sdk, sourcefile: 'crypto-js-vendor.js' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'neutral',
+    mainFields: ['main'],
+    target: 'es2017',
+    minify: true,
+    legalComments: 'inline',
+    // crypto-js probes require('crypto') for random numbers (used only by its random/AES paths, which the SDK does not use).
+    external: ['crypto'],
+    outfile: path.join(vendorDir, 'crypto-js.js'),
+  });
+  for (const f of files) {
+    const src = fs.readFileSync(f, 'utf8');
+    if (!REQ.test(src)) continue;
+    let rel = path.relative(path.dirname(f), path.join(vendorDir, 'crypto-js.js')).split(path.sep).join('/');
+    if (!rel.startsWith('.')) rel = `./${rel}`;
+    fs.writeFileSync(f, src.replace(REQ, (_m, _q, sub) => `require(${JSON.stringify(rel)})[${JSON.stringify(sub)}]`));
+  }
+}
+console.log(`sdk built → ${path.relative(process.cwd(), dist)} (${files.length} modules${subs.size ? `; vendored crypto-js: ${[...subs].sort().join(', ')}` : ''})`);

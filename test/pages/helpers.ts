@@ -1,0 +1,190 @@
+/**
+ * Page-test kit: a live dev stack, the Node wx runtime installed as the global `wx` (so the demo's own services and
+ * the SDK's wx adapter run over real loopback HTTP), and pages rendered by miniprogram-simulate.
+ *
+ *   const env = await startPageEnv();
+ *   const page = await renderPage('pages/player/index', { vid: 'x' });
+ *   await page.tap('.retry'); await page.until(() => page.data().state === 'ready');
+ *   await env.close();
+ */
+import path from 'node:path';
+import { startDevStack, DevStack } from '../../server';
+import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
+import { AppClient } from 'mp-media-sdk';
+import { APP_SERVER_OVERRIDE_KEY } from '../../miniprogram/config';
+import { resetAppServices, getAppClient } from '../../miniprogram/services/app';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const simulate = require('miniprogram-simulate');
+
+export const MINIPROGRAM_ROOT = path.resolve(__dirname, '../../miniprogram');
+
+/** What the UI APIs (toast, modal, navigation) were asked to do; modal answers are scripted. */
+export interface UiLog {
+  toasts: Array<{ title: string; icon?: string }>;
+  modals: Array<{ title?: string; content?: string }>;
+  navigations: Array<{ api: string; url?: string; delta?: number }>;
+  /** What the next showModal answers (default: confirm). */
+  modalAnswer: 'confirm' | 'cancel';
+  pullDownStopped: number;
+}
+
+export interface PageEnv {
+  stack: DevStack;
+  runtime: WxRuntime;
+  appClient: AppClient;
+  ui: UiLog;
+  close(): Promise<void>;
+}
+
+let current: PageEnv | undefined;
+
+export async function startPageEnv(opts: { openid?: string } = {}): Promise<PageEnv> {
+  const stack = await startDevStack({ quiet: true });
+  const runtime = createWxRuntime({
+    wechatUrl: stack.cloud!.wechat,
+    openid: opts.openid || `opage${Math.random().toString(36).slice(2, 12)}`,
+    backgroundInterruptMs: 200,
+  });
+  const stub = (globalThis as unknown as { wx?: Record<string, unknown> }).wx || {};
+  runtime.install();
+  const ui: UiLog = { toasts: [], modals: [], navigations: [], modalAnswer: 'confirm', pullDownStopped: 0 };
+  const call = (o: { success?: (r: unknown) => void; complete?: (r: unknown) => void }, res: unknown) => {
+    if (o && o.success) o.success(res);
+    if (o && o.complete) o.complete(res);
+  };
+  const uiApis: Record<string, unknown> = {
+    showToast: (o: { title: string; icon?: string }) => {
+      ui.toasts.push({ title: o.title, icon: o.icon });
+      call(o, { errMsg: 'showToast:ok' });
+    },
+    hideToast: () => undefined,
+    showLoading: (o: object) => call(o, { errMsg: 'showLoading:ok' }),
+    hideLoading: () => undefined,
+    showModal: (o: { title?: string; content?: string }) => {
+      ui.modals.push({ title: o.title, content: o.content });
+      call(o, { confirm: ui.modalAnswer === 'confirm', cancel: ui.modalAnswer === 'cancel', errMsg: 'showModal:ok' });
+    },
+    navigateTo: (o: { url: string }) => {
+      ui.navigations.push({ api: 'navigateTo', url: o.url });
+      call(o, { errMsg: 'navigateTo:ok' });
+    },
+    redirectTo: (o: { url: string }) => {
+      ui.navigations.push({ api: 'redirectTo', url: o.url });
+      call(o, { errMsg: 'redirectTo:ok' });
+    },
+    navigateBack: (o: { delta?: number } = {}) => {
+      ui.navigations.push({ api: 'navigateBack', delta: o.delta });
+      call(o, { errMsg: 'navigateBack:ok' });
+    },
+    switchTab: (o: { url: string }) => {
+      ui.navigations.push({ api: 'switchTab', url: o.url });
+      call(o, { errMsg: 'switchTab:ok' });
+    },
+    stopPullDownRefresh: () => {
+      ui.pullDownStopped++;
+    },
+    setNavigationBarTitle: (o: object) => call(o, { errMsg: 'setNavigationBarTitle:ok' }),
+    setClipboardData: (o: object) => call(o, { errMsg: 'setClipboardData:ok' }),
+    vibrateShort: () => undefined,
+  };
+  const real = runtime.wx as Record<string, unknown>;
+  // The runtime's real APIs first, then our scripted UI APIs, then simulate's stub for anything else
+  // (createSelectorQuery, nextTick …).
+  (globalThis as unknown as { wx: unknown }).wx = new Proxy(real, {
+    get(target, key: string) {
+      if (key in target) return target[key];
+      if (key in uiApis) return uiApis[key];
+      return (stub as Record<string, unknown>)[key];
+    },
+    has(target, key: string) {
+      return key in target || key in uiApis || key in stub;
+    },
+  });
+  real.setStorageSync && (real.setStorageSync as (k: string, v: unknown) => void)(APP_SERVER_OVERRIDE_KEY, stack.appServerUrl);
+  resetAppServices();
+  const appClient = getAppClient();
+  await appClient.login();
+  const env: PageEnv = {
+    stack,
+    runtime,
+    appClient,
+    ui,
+    async close() {
+      resetAppServices();
+      await runtime.close();
+      await stack.close();
+      if (current === env) current = undefined;
+    },
+  };
+  current = env;
+  return env;
+}
+
+export interface RenderedPage {
+  comp: any;
+  instance: any;
+  data(): any;
+  /** Dispatch a tap on the first element matching selector (throws when there is none). */
+  tap(selector: string, detail?: Record<string, unknown>): Promise<void>;
+  input(selector: string, value: string): Promise<void>;
+  /** Dispatch any event (change, confirm, error, longpress …) with a detail. */
+  dispatch(selector: string, event: string, detail?: Record<string, unknown>, dataset?: Record<string, unknown>): Promise<void>;
+  query(selector: string): any;
+  queryAll(selector: string): any[];
+  wait(ms?: number): Promise<void>;
+  /** Polls until predicate holds (fails after timeoutMs with the page data in the message). */
+  until(predicate: () => boolean, timeoutMs?: number): Promise<void>;
+  unload(): void;
+}
+
+/** Loads pages/<name>/index from the demo, renders and attaches it, then runs onLoad(query) and onShow(). */
+export async function renderPage(pagePath: string, query: Record<string, string> = {}): Promise<RenderedPage> {
+  const full = path.join(MINIPROGRAM_ROOT, pagePath);
+  const id = simulate.load(full, { rootPath: MINIPROGRAM_ROOT });
+  const comp = simulate.render(id);
+  const parent = document.createElement('parent-wrapper');
+  comp.attach(parent);
+  const instance = comp.instance;
+  if (typeof instance.onLoad === 'function') await instance.onLoad(query);
+  if (typeof instance.onShow === 'function') await instance.onShow();
+  const find = (selector: string) => {
+    const el = comp.querySelector(selector);
+    if (!el) throw new Error(`renderPage(${pagePath}): no element matches "${selector}"`);
+    return el;
+  };
+  const page: RenderedPage = {
+    comp,
+    instance,
+    data: () => comp.data,
+    async tap(selector, detail = {}) {
+      find(selector).dispatchEvent('tap', { detail });
+      await simulate.sleep(0);
+    },
+    async input(selector, value) {
+      find(selector).dispatchEvent('input', { detail: { value } });
+      await simulate.sleep(0);
+    },
+    async dispatch(selector, event, detail = {}) {
+      find(selector).dispatchEvent(event, { detail });
+      await simulate.sleep(0);
+    },
+    query: (selector) => comp.querySelector(selector),
+    queryAll: (selector) => comp.querySelectorAll(selector),
+    wait: (ms = 10) => simulate.sleep(ms),
+    async until(predicate, timeoutMs = 10000) {
+      const start = Date.now();
+      while (!predicate()) {
+        if (Date.now() - start > timeoutMs) {
+          throw new Error(`renderPage(${pagePath}): condition not met in ${timeoutMs} ms; data = ${JSON.stringify(comp.data).slice(0, 2000)}`);
+        }
+        await simulate.sleep(20);
+      }
+    },
+    unload() {
+      if (typeof instance.onUnload === 'function') instance.onUnload();
+      comp.detach();
+    },
+  };
+  return page;
+}
