@@ -8,7 +8,7 @@ import { startDevStack } from './index';
 
 async function main(): Promise<void> {
   const port = process.env.PORT ? parseInt(process.env.PORT, 10) : 3000;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be 1-65535, got ${process.env.PORT}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0-65535 (0 = any free port), got ${process.env.PORT}`);
   const host = process.env.HOST || '127.0.0.1';
   const stack = await startDevStack({
     port,

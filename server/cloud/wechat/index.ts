@@ -39,9 +39,10 @@ export function wechatProvider(options: WechatCloudOptions = {}): CloudProvider 
         for (const [k, v] of codes) if (v.expiresAt + CODE_TTL_MS < now) codes.delete(k);
       };
 
-      app.get('/sns/jscode2session', async (req, reply) => {
-        const q = req.query as Record<string, string | undefined>;
-        reply.type('text/plain');
+      // Like the real API: HTTP 200 for errors too, JSON text served as text/plain.
+      app.get('/sns/jscode2session', async (req, reply) => reply.type('text/plain').send(JSON.stringify(code2Session(req.query as Record<string, string | undefined>))));
+
+      const code2Session = (q: Record<string, string | undefined>): Record<string, unknown> => {
         if (!q.appid) return wxErr(41002, 'appid missing');
         if (!q.secret) return wxErr(41004, 'appsecret missing');
         if (!q.js_code) return wxErr(41008, 'missing code');
@@ -56,7 +57,7 @@ export function wechatProvider(options: WechatCloudOptions = {}): CloudProvider 
         rec.used = true;
         const sessionKey = randomBytes(16).toString('base64');
         return { session_key: sessionKey, openid: rec.openid };
-      });
+      };
 
       // Dev only: what the WeChat client does for wx.login. {openid?, appid?} → {code, openid, expiresIn}
       const codeBody = z
