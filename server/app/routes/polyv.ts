@@ -1,9 +1,141 @@
 /**
- * SCAFFOLD — the /api/polyv/* routes are added by the issue that implements this provider.
+ * /api/polyv/* — play info for encrypted Polyv videos in the mini-program, in one round trip:
+ *
+ *   POST /api/polyv/play {videoId} → {videoId, title, cover, duration, definitions: [{label, url}], token, expiredTime, pid}
+ *   GET  /api/polyv/samples        → {localCloud, samples: [...]} (the local cloud's sample videos; empty otherwise)
+ *
+ * The server checks the login, derives viewerId from the openid, takes viewerIp from the caller, reads the video info
+ * (cached for a minute), and creates a Playsafe token with iswxa=1 (reused until shortly before it expires).
  */
+import { createHash, randomInt } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { HttpError, parseBody, z } from '../../http';
 import type { AppDeps } from '../deps';
+import { loadPolyvConfig } from '../polyv/config';
+import { PolyvApiErrorCode, PolyvClient, PolyvTokenInfo, PolyvVideoInfo } from '../polyv/client';
 
-export default async function polyvRoutes(_app: FastifyInstance, _deps: AppDeps): Promise<void> {
-  // no routes yet
+const INFO_TTL_MS = 60 * 1000;
+const MAX_CACHE = 10000;
+
+/** A stable, letters-and-digits viewerId for an openid (Polyv: "由数字字母组成"); the openid itself is not sent. */
+export function polyvViewerId(openid: string): string {
+  return createHash('sha256').update(`polyv-viewer:${openid}`, 'utf8').digest('hex').slice(0, 32);
+}
+
+/** Reuse a cached token while more than this is left (a minute, or a quarter of a short lifetime). */
+export function tokenReuseMarginMs(ttlMs: number): number {
+  return Math.min(60000, Math.floor(ttlMs / 4));
+}
+
+function clientIp(ip: string): string {
+  if (ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4) return ip.slice(7);
+  return ip;
+}
+
+/** Polyv's play-session id shape (polyv.js): `${Date.now()}X${1000000 + random}`. */
+function newPid(now: number): string {
+  return `${now}X${randomInt(1000000, 2000000)}`;
+}
+
+export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const loaded = loadPolyvConfig(deps);
+  const notConfigured = () => {
+    if (!loaded.ok) throw new HttpError(503, PolyvApiErrorCode.NotConfigured, loaded.reason);
+  };
+  const config = loaded.ok ? loaded.config : undefined;
+  const client = config ? new PolyvClient(config, deps.now) : undefined;
+
+  const infoCache = new Map<string, { info: PolyvVideoInfo; at: number }>();
+  const tokenCache = new Map<string, PolyvTokenInfo>();
+  const inflight = new Map<string, Promise<unknown>>();
+
+  const once = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const running = inflight.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const p = fn().finally(() => inflight.delete(key));
+    inflight.set(key, p);
+    return p;
+  };
+
+  const prune = () => {
+    const now = deps.now();
+    if (infoCache.size > MAX_CACHE) for (const [k, v] of infoCache) if (v.at + INFO_TTL_MS < now) infoCache.delete(k);
+    if (tokenCache.size > MAX_CACHE) for (const [k, v] of tokenCache) if (v.expiredTime < now) tokenCache.delete(k);
+  };
+
+  const getInfo = (videoId: string): Promise<PolyvVideoInfo> => {
+    const hit = infoCache.get(videoId);
+    if (hit && hit.at + INFO_TTL_MS > deps.now()) return Promise.resolve(hit.info);
+    return once(`info:${videoId}`, async () => {
+      const info = await client!.getVideoInfo(videoId);
+      infoCache.set(videoId, { info, at: deps.now() });
+      return info;
+    });
+  };
+
+  const getToken = (videoId: string, viewerId: string, viewerIp: string): Promise<PolyvTokenInfo> => {
+    const key = JSON.stringify([videoId, viewerId, viewerIp]);
+    const hit = tokenCache.get(key);
+    if (hit && hit.expiredTime - deps.now() > tokenReuseMarginMs(hit.ttl)) return Promise.resolve(hit);
+    return once(`token:${key}`, async () => {
+      const t = await client!.createToken({ videoId, viewerId, viewerIp });
+      tokenCache.set(key, t);
+      prune();
+      return t;
+    });
+  };
+
+  const playBody = z
+    .object({
+      videoId: z
+        .string({ error: 'videoId is required (a Polyv vid such as 1b448be32370f4822ac40fd926112a66_1)' })
+        .trim()
+        .min(1, 'videoId must not be empty'),
+    })
+    .strict();
+
+  app.post('/api/polyv/play', async (req) => {
+    notConfigured();
+    const { videoId } = parseBody(playBody, req.body ?? {});
+    if (!/^[0-9A-Za-z]{32}_[0-9A-Za-z]$/.test(videoId)) {
+      throw new HttpError(400, PolyvApiErrorCode.InvalidVideoId, `"${videoId.slice(0, 80)}" is not a Polyv vid (32 letters/digits, "_", one more, e.g. 1b448be32370f4822ac40fd926112a66_1).`);
+    }
+    const info = await getInfo(videoId);
+    if (!(info.status === 60 || info.status === 61)) {
+      throw new HttpError(409, PolyvApiErrorCode.VideoNotReady, `The video is not published yet (Polyv status ${info.status}); try again when encoding is done.`, { status: info.status });
+    }
+    if (!info.definitions.length) {
+      throw new HttpError(409, PolyvApiErrorCode.NoHls, 'The video has no HLS (m3u8) rendition: encrypted playback in a mini-program needs Polyv encryption (hlsLevel wxa_app).');
+    }
+    const viewerId = polyvViewerId(req.user.openid);
+    const viewerIp = clientIp(req.ip);
+    const token = await getToken(videoId, viewerId, viewerIp);
+    return {
+      videoId,
+      title: info.title,
+      cover: info.cover,
+      duration: info.duration,
+      definitions: info.definitions,
+      token: token.token,
+      expiredTime: token.expiredTime,
+      pid: newPid(deps.now()),
+    };
+  });
+
+  app.get('/api/polyv/samples', async () => {
+    notConfigured();
+    if (!config!.localCloud || !config!.cloudUrl) return { localCloud: false, samples: [] };
+    let data: { samples?: Array<Record<string, unknown>> };
+    try {
+      const res = await fetch(`${config!.cloudUrl}/_admin/samples`, { signal: AbortSignal.timeout(5000) });
+      data = (await res.json()) as typeof data;
+    } catch (e) {
+      throw new HttpError(502, PolyvApiErrorCode.Unavailable, `The local cloud's sample list is unreachable: ${(e as Error).message}`);
+    }
+    const samples = (data.samples || [])
+      .filter((s) => s.userId === config!.userId)
+      .map((s) => ({ videoId: s.vid, title: s.title, duration: s.duration, playable: s.playable, definitions: s.definitions, cover: s.cover }));
+    return { localCloud: true, samples };
+  });
 }
