@@ -1,0 +1,417 @@
+/**
+ * The runtime's file system: a sandbox folder standing in for the phone's mini-program storage, and
+ * `wx.getFileSystemManager()` over it with WeChat's paths, permissions and error texts.
+ *
+ *   <sandbox>/tmp/…  ← temp files: `http://tmp/<name>` (DevTools) and `wxfile://tmp_<name>` (phones)
+ *   <sandbox>/usr/…  ← user files: `wx.env.USER_DATA_PATH` = `http://usr` (DevTools) or `wxfile://usr` (phones)
+ *
+ * Like WeChat, only user files are writable (writeFile / mkdir / … into a temp path fail "permission denied"),
+ * temp files are only created by the host (downloads, chooseMedia, the test's `files.writeTemp`), and a path that
+ * escapes its area (`http://usr/../x`) is rejected.
+ */
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import * as nodeFs from 'node:fs';
+import path from 'node:path';
+import { Callbacks, bytesOf, deliver, isArrayBuffer, randomId, toArrayBuffer, wxSyncError } from './util';
+
+export type PathStyle = 'devtools' | 'device';
+export type Area = 'tmp' | 'usr';
+
+/** Thrown by the file operations; `detail` is the text after "<api>:fail ". */
+export class FsFail extends Error {
+  constructor(readonly detail: string) {
+    super(detail);
+  }
+}
+
+const NODE_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EEXIST: 'file already exists',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'illegal operation on a directory',
+  ENOTEMPTY: 'directory not empty',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+};
+
+function nodeFail(e: unknown, verb: string, wxPath: string): FsFail {
+  if (e instanceof FsFail) return e;
+  const code = (e as NodeJS.ErrnoException).code || '';
+  const reason = NODE_REASONS[code] || (e as Error).message || String(e);
+  return new FsFail(`${reason}, ${verb} ${wxPath}`);
+}
+
+const ENCODINGS: Record<string, BufferEncoding> = {
+  utf8: 'utf8',
+  'utf-8': 'utf8',
+  base64: 'base64',
+  hex: 'hex',
+  binary: 'latin1',
+  latin1: 'latin1',
+  ascii: 'ascii',
+  ucs2: 'utf16le',
+  'ucs-2': 'utf16le',
+  utf16le: 'utf16le',
+  'utf-16le': 'utf16le',
+};
+
+function encodingOf(enc: unknown): BufferEncoding | undefined {
+  if (enc === undefined || enc === null || enc === '') return undefined;
+  const e = ENCODINGS[String(enc).toLowerCase()];
+  if (!e) throw new FsFail(`invalid encoding "${String(enc)}"`);
+  return e;
+}
+
+/** WeChat's Stats: size in bytes, times in SECONDS, isFile()/isDirectory(). */
+export class WxStats {
+  readonly mode: number;
+  readonly size: number;
+  readonly lastAccessedTime: number;
+  readonly lastModifiedTime: number;
+  private readonly dir: boolean;
+  constructor(st: nodeFs.Stats) {
+    this.mode = st.mode;
+    this.size = st.isDirectory() ? 0 : st.size;
+    this.lastAccessedTime = Math.floor(st.atimeMs / 1000);
+    this.lastModifiedTime = Math.floor(st.mtimeMs / 1000);
+    this.dir = st.isDirectory();
+  }
+  isFile(): boolean {
+    return !this.dir;
+  }
+  isDirectory(): boolean {
+    return this.dir;
+  }
+}
+
+export class Sandbox {
+  readonly tmpDir: string;
+  readonly usrDir: string;
+  readonly userDataPath: string;
+  constructor(readonly root: string, readonly style: PathStyle) {
+    this.tmpDir = path.join(root, 'tmp');
+    this.usrDir = path.join(root, 'usr');
+    nodeFs.mkdirSync(this.tmpDir, { recursive: true });
+    nodeFs.mkdirSync(this.usrDir, { recursive: true });
+    this.userDataPath = style === 'device' ? 'wxfile://usr' : 'http://usr';
+  }
+
+  /** Maps a wx path onto the sandbox; throws FsFail (`permission denied` / `no such file or directory`). */
+  resolve(wxPath: unknown, verb = 'open'): { area: Area; real: string; rel: string } {
+    if (typeof wxPath !== 'string' || wxPath === '') throw new FsFail(`invalid path "${String(wxPath)}"`);
+    let area: Area | undefined;
+    let rel = '';
+    let m: RegExpMatchArray | null;
+    if ((m = wxPath.match(/^http:\/\/tmp(?:\/(.*))?$/))) {
+      area = 'tmp';
+      rel = m[1] || '';
+    } else if ((m = wxPath.match(/^wxfile:\/\/tmp_(.+)$/))) {
+      area = 'tmp';
+      rel = m[1];
+    } else if ((m = wxPath.match(/^(?:http|wxfile):\/\/usr(?:\/(.*))?$/))) {
+      area = 'usr';
+      rel = m[1] || '';
+    }
+    if (!area) throw new FsFail(`no such file or directory, ${verb} ${wxPath}`);
+    if (rel.includes('\0')) throw new FsFail(`permission denied, ${verb} ${wxPath}`);
+    const base = area === 'tmp' ? this.tmpDir : this.usrDir;
+    const norm = path.posix.normalize(rel.replace(/\\/g, '/') || '.');
+    const real = path.resolve(base, norm);
+    if (real !== base && !real.startsWith(base + path.sep)) throw new FsFail(`permission denied, ${verb} ${wxPath}`);
+    return { area, real, rel: norm === '.' ? '' : norm.replace(/^\/+/, '') };
+  }
+
+  /** Like resolve, but only user files may be written (WeChat: "permission denied"). */
+  resolveWritable(wxPath: unknown, verb = 'open'): { area: Area; real: string; rel: string } {
+    const r = this.resolve(wxPath, verb);
+    if (r.area !== 'usr') throw new FsFail(`permission denied, ${verb} ${String(wxPath)}`);
+    return r;
+  }
+
+  /** A new temp path (`http://tmp/<id><ext>` or `wxfile://tmp_<id><ext>`) and its real file. */
+  newTempPath(ext = ''): { wxPath: string; real: string } {
+    const name = `${randomId(10)}${ext}`;
+    return { wxPath: this.tempPathFor(name), real: path.join(this.tmpDir, name) };
+  }
+
+  tempPathFor(name: string): string {
+    return this.style === 'device' ? `wxfile://tmp_${name}` : `http://tmp/${name}`;
+  }
+
+  /** Writes a temp file as the host would (tests use this to stand in for a picked video). */
+  writeTemp(name: string, data: Buffer | string | ArrayBuffer | ArrayBufferView): string {
+    if (!name || /[\\/]/.test(name) || name === '.' || name === '..') throw new Error(`writeTemp: "${name}" must be a plain file name`);
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : isArrayBuffer(data) || ArrayBuffer.isView(data) ? bytesOf(data as ArrayBuffer) : data;
+    nodeFs.writeFileSync(path.join(this.tmpDir, name), buf);
+    return this.tempPathFor(name);
+  }
+
+  /** Writes a temp file of `size` pseudo-random bytes (deterministic per seed) without holding it in memory. */
+  writeTempSized(name: string, size: number, seed = 1): string {
+    if (!name || /[\\/]/.test(name)) throw new Error(`writeTempSized: "${name}" must be a plain file name`);
+    const fd = nodeFs.openSync(path.join(this.tmpDir, name), 'w');
+    try {
+      let x = seed >>> 0 || 1;
+      const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(size, 1 << 20)));
+      for (let done = 0; done < size; ) {
+        const n = Math.min(chunk.length, size - done);
+        for (let i = 0; i < n; i++) {
+          x ^= x << 13;
+          x ^= x >>> 17;
+          x ^= x << 5;
+          x >>>= 0;
+          chunk[i] = x & 0xff;
+        }
+        nodeFs.writeSync(fd, chunk, 0, n);
+        done += n;
+      }
+    } finally {
+      nodeFs.closeSync(fd);
+    }
+    return this.tempPathFor(name);
+  }
+}
+
+type Op = (o: any) => Record<string, unknown>;
+
+/** `wx.getFileSystemManager()` over a Sandbox. */
+export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) => void): Record<string, unknown> {
+  const statOf = (real: string, verb: string, wxPath: string): nodeFs.Stats => {
+    try {
+      return nodeFs.statSync(real);
+    } catch (e) {
+      throw nodeFail(e, verb, wxPath);
+    }
+  };
+  const dataToBuffer = (data: unknown, encoding: unknown): Buffer => {
+    if (typeof data === 'string') return Buffer.from(data, encodingOf(encoding) || 'utf8');
+    if (isArrayBuffer(data) || ArrayBuffer.isView(data)) return Buffer.from(bytesOf(data as ArrayBuffer));
+    throw new FsFail(`the data should be a string or an ArrayBuffer, got ${data === null ? 'null' : typeof data}`);
+  };
+
+  const ops: Record<string, Op> = {
+    access(o: { path: string }) {
+      const r = sb.resolve(o.path, 'access');
+      statOf(r.real, 'access', o.path);
+      return {};
+    },
+    readFile(o: { filePath: string; encoding?: string; position?: number; length?: number }) {
+      const r = sb.resolve(o.filePath, 'open');
+      const st = statOf(r.real, 'open', o.filePath);
+      if (st.isDirectory()) throw new FsFail(`illegal operation on a directory, open ${o.filePath}`);
+      const enc = encodingOf(o.encoding);
+      const size = st.size;
+      const pos = o.position === undefined || o.position === null ? 0 : o.position;
+      if (typeof pos !== 'number' || !Number.isInteger(pos) || pos < 0 || pos > size) {
+        throw new FsFail(`the value of "position" is out of range. It must be >= 0 && <= ${size}. Received ${String(pos)}`);
+      }
+      const len = o.length === undefined || o.length === null ? size - pos : o.length;
+      if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || pos + len > size) {
+        throw new FsFail(`the value of "length" is out of range. It must be >= 0 && <= ${size - pos}. Received ${String(len)}`);
+      }
+      const buf = Buffer.alloc(len);
+      if (len > 0) {
+        const fd = nodeFs.openSync(r.real, 'r');
+        try {
+          let got = 0;
+          while (got < len) {
+            const n = nodeFs.readSync(fd, buf, got, len - got, pos + got);
+            if (n === 0) break;
+            got += n;
+          }
+        } finally {
+          nodeFs.closeSync(fd);
+        }
+      }
+      return { data: enc ? buf.toString(enc) : toArrayBuffer(buf) };
+    },
+    writeFile(o: { filePath: string; data: unknown; encoding?: string }) {
+      const r = sb.resolveWritable(o.filePath, 'open');
+      const buf = dataToBuffer(o.data, o.encoding);
+      try {
+        nodeFs.writeFileSync(r.real, buf);
+      } catch (e) {
+        throw nodeFail(e, 'open', o.filePath);
+      }
+      return {};
+    },
+    appendFile(o: { filePath: string; data: unknown; encoding?: string }) {
+      const r = sb.resolveWritable(o.filePath, 'open');
+      const st = statOf(r.real, 'open', o.filePath);
+      if (st.isDirectory()) throw new FsFail(`illegal operation on a directory, open ${o.filePath}`);
+      const buf = dataToBuffer(o.data, o.encoding);
+      try {
+        nodeFs.appendFileSync(r.real, buf);
+      } catch (e) {
+        throw nodeFail(e, 'open', o.filePath);
+      }
+      return {};
+    },
+    getFileInfo(o: { filePath: string; digestAlgorithm?: string }) {
+      const r = sb.resolve(o.filePath, 'open');
+      const st = statOf(r.real, 'open', o.filePath);
+      if (st.isDirectory()) throw new FsFail(`illegal operation on a directory, open ${o.filePath}`);
+      const algo = (o.digestAlgorithm || 'md5').toLowerCase();
+      if (algo !== 'md5' && algo !== 'sha1') throw new FsFail(`invalid digestAlgorithm "${o.digestAlgorithm}"`);
+      const h = createHash(algo);
+      const fd = nodeFs.openSync(r.real, 'r');
+      try {
+        const chunk = Buffer.allocUnsafe(1 << 20);
+        for (let n; (n = nodeFs.readSync(fd, chunk, 0, chunk.length, null)) > 0; ) h.update(chunk.subarray(0, n));
+      } finally {
+        nodeFs.closeSync(fd);
+      }
+      return { size: st.size, digest: h.digest('hex') };
+    },
+    stat(o: { path: string; recursive?: boolean }) {
+      const r = sb.resolve(o.path, 'stat');
+      const st = statOf(r.real, 'stat', o.path);
+      if (!o.recursive || !st.isDirectory()) return { stats: new WxStats(st) };
+      const out: Record<string, WxStats> = { '/': new WxStats(st) };
+      const walk = (dir: string, prefix: string) => {
+        for (const name of nodeFs.readdirSync(dir).sort()) {
+          const full = path.join(dir, name);
+          const s = nodeFs.statSync(full);
+          out[`${prefix}/${name}`] = new WxStats(s);
+          if (s.isDirectory()) walk(full, `${prefix}/${name}`);
+        }
+      };
+      walk(r.real, '');
+      return { stats: out };
+    },
+    saveFile(o: { tempFilePath: string; filePath?: string }) {
+      const src = sb.resolve(o.tempFilePath, 'open');
+      if (src.area !== 'tmp') throw new FsFail(`permission denied, open ${o.tempFilePath} (only temp files can be saved)`);
+      const st = statOf(src.real, 'open', o.tempFilePath);
+      if (st.isDirectory()) throw new FsFail(`illegal operation on a directory, open ${o.tempFilePath}`);
+      const savedFilePath = o.filePath || `${sb.userDataPath}/store_${path.basename(src.real)}`;
+      const dst = sb.resolveWritable(savedFilePath, 'open');
+      try {
+        nodeFs.renameSync(src.real, dst.real);
+      } catch (e) {
+        throw nodeFail(e, 'open', savedFilePath);
+      }
+      return { savedFilePath };
+    },
+    unlink(o: { filePath: string }) {
+      const r = sb.resolve(o.filePath, 'unlink');
+      const st = statOf(r.real, 'unlink', o.filePath);
+      if (st.isDirectory()) throw new FsFail(`operation not permitted, unlink ${o.filePath}`);
+      try {
+        nodeFs.unlinkSync(r.real);
+      } catch (e) {
+        throw nodeFail(e, 'unlink', o.filePath);
+      }
+      return {};
+    },
+    mkdir(o: { dirPath: string; recursive?: boolean }) {
+      const r = sb.resolveWritable(o.dirPath, 'mkdir');
+      if (nodeFs.existsSync(r.real)) throw new FsFail(`file already exists, mkdir ${o.dirPath}`);
+      try {
+        nodeFs.mkdirSync(r.real, { recursive: !!o.recursive });
+      } catch (e) {
+        throw nodeFail(e, 'mkdir', o.dirPath);
+      }
+      return {};
+    },
+    readdir(o: { dirPath: string }) {
+      const r = sb.resolve(o.dirPath, 'scandir');
+      try {
+        return { files: nodeFs.readdirSync(r.real).sort() };
+      } catch (e) {
+        throw nodeFail(e, 'scandir', o.dirPath);
+      }
+    },
+    rmdir(o: { dirPath: string; recursive?: boolean }) {
+      const r = sb.resolveWritable(o.dirPath, 'rmdir');
+      if (r.rel === '') throw new FsFail(`permission denied, rmdir ${o.dirPath}`);
+      const st = statOf(r.real, 'rmdir', o.dirPath);
+      if (!st.isDirectory()) throw new FsFail(`not a directory, rmdir ${o.dirPath}`);
+      try {
+        if (o.recursive) nodeFs.rmSync(r.real, { recursive: true });
+        else nodeFs.rmdirSync(r.real);
+      } catch (e) {
+        throw nodeFail(e, 'rmdir', o.dirPath);
+      }
+      return {};
+    },
+    copyFile(o: { srcPath: string; destPath: string }) {
+      const src = sb.resolve(o.srcPath, 'copyfile');
+      const st = statOf(src.real, 'copyfile', o.srcPath);
+      if (st.isDirectory()) throw new FsFail(`illegal operation on a directory, copyfile ${o.srcPath}`);
+      const dst = sb.resolveWritable(o.destPath, 'copyfile');
+      try {
+        nodeFs.copyFileSync(src.real, dst.real);
+      } catch (e) {
+        throw nodeFail(e, 'copyfile', o.destPath);
+      }
+      return {};
+    },
+    rename(o: { oldPath: string; newPath: string }) {
+      const src = sb.resolve(o.oldPath, 'rename');
+      statOf(src.real, 'rename', o.oldPath);
+      const dst = sb.resolveWritable(o.newPath, 'rename');
+      try {
+        nodeFs.renameSync(src.real, dst.real);
+      } catch (e) {
+        throw nodeFail(e, 'rename', o.newPath);
+      }
+      return {};
+    },
+    getSavedFileList() {
+      const fileList = nodeFs
+        .readdirSync(sb.usrDir)
+        .filter((n) => n.startsWith('store_'))
+        .sort()
+        .map((n) => {
+          const st = nodeFs.statSync(path.join(sb.usrDir, n));
+          return { filePath: `${sb.userDataPath}/${n}`, size: st.size, createTime: Math.floor(st.birthtimeMs / 1000) };
+        });
+      return { fileList };
+    },
+    removeSavedFile(o: { filePath: string }) {
+      return ops.unlink({ filePath: o.filePath });
+    },
+  };
+
+  const run = (api: string, o: any): { ok: true; res: Record<string, unknown> } | { ok: false; detail: string } => {
+    try {
+      return { ok: true, res: ops[api](o || {}) };
+    } catch (e) {
+      if (e instanceof FsFail) return { ok: false, detail: e.detail };
+      return { ok: false, detail: (e as Error).message || String(e) };
+    }
+  };
+
+  const fsm: Record<string, unknown> = {};
+  for (const api of Object.keys(ops)) {
+    fsm[api] = (o: Callbacks & Record<string, unknown> = {}) => {
+      const r = run(api, o);
+      if (r.ok) deliver(o, true, { ...r.res, errMsg: `${api}:ok` }, schedule);
+      else deliver(o, false, { errMsg: `${api}:fail ${r.detail}` }, schedule);
+    };
+  }
+  // Synchronous variants take positional arguments, return the result and throw Error("<api>Sync:fail …").
+  const sync = (api: string, toObj: (...a: any[]) => Record<string, unknown>, pick: (res: any) => unknown) => {
+    fsm[`${api}Sync`] = (...args: any[]) => {
+      const r = run(api, toObj(...args));
+      if (!r.ok) throw wxSyncError(`${api}Sync:fail ${r.detail}`);
+      return pick(r.res);
+    };
+  };
+  const none = () => undefined;
+  sync('access', (p) => ({ path: p }), none);
+  sync('readFile', (filePath, encoding, position, length) => ({ filePath, encoding, position, length }), (r) => r.data);
+  sync('writeFile', (filePath, data, encoding) => ({ filePath, data, encoding }), none);
+  sync('appendFile', (filePath, data, encoding) => ({ filePath, data, encoding }), none);
+  sync('stat', (p, recursive) => ({ path: p, recursive }), (r) => r.stats);
+  sync('saveFile', (tempFilePath, filePath) => ({ tempFilePath, filePath }), (r) => r.savedFilePath);
+  sync('unlink', (filePath) => ({ filePath }), none);
+  sync('mkdir', (dirPath, recursive) => ({ dirPath, recursive }), none);
+  sync('readdir', (dirPath) => ({ dirPath }), (r) => r.files);
+  sync('rmdir', (dirPath, recursive) => ({ dirPath, recursive }), none);
+  sync('copyFile', (srcPath, destPath) => ({ srcPath, destPath }), none);
+  sync('rename', (oldPath, newPath) => ({ oldPath, newPath }), none);
+  return fsm;
+}
