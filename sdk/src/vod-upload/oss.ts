@@ -231,6 +231,10 @@ export async function postObject(
   const conditions: PostPolicyCondition[] = [{ bucket: t.bucket }, ['eq', '$key', t.object], ['content-length-range', 0, o.size]];
   const form: Record<string, string> = { key: t.object, success_action_status: '200', 'Content-Type': o.contentType };
   if (c.securityToken) form['x-oss-security-token'] = c.securityToken;
+  if (o.notification) {
+    form['x-oss-notification'] = o.notification;
+    conditions.push(['eq', '$x-oss-notification', o.notification]);
+  }
   const expiration = new Date(now + 30 * 60 * 1000).toISOString();
   if (ctx.v4) {
     const dateTime = formatOssV4Date(now);
@@ -250,14 +254,11 @@ export async function postObject(
     form.OSSAccessKeyId = c.accessKeyId;
     form.Signature = ossPostPolicySignature(c.accessKeySecret, policy);
   }
-  const header: Record<string, string> = {};
-  if (o.notification) header['x-oss-notification'] = o.notification;
   const res = await ctx.adapter.uploadFile({
     url: ossObjectUrl(t.endpoint, t.bucket, ''),
     filePath: o.filePath,
     name: 'file',
     formData: form,
-    header,
     timeout: ctx.timeout,
     signal: o.signal,
     onProgress: o.onProgress,

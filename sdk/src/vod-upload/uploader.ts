@@ -712,7 +712,9 @@ export class VODUpload {
         notification: fs.notify,
         signal,
         onProgress: (p) => {
-          meter.set(Math.min(size - 1, p.totalBytesSent));
+          // totalBytesSent counts the multipart form around the file too: scale to the file's bytes
+          const all = p.totalBytesExpectedToSend;
+          meter.set(Math.min(size - 1, all > 0 ? Math.floor((p.totalBytesSent / all) * size) : 0));
           this.progress(job);
         },
       });
