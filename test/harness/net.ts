@@ -350,11 +350,15 @@ export class Net {
     task.entry.startedAt = Date.now();
     this.running.add(task);
     if (task.timeout > 0) task.setTimer(() => task.fail('timeout'), task.timeout);
-    try {
-      task.start(task);
-    } catch (e) {
-      task.fail((e as Error).message);
-    }
+    // Start after the caller's synchronous code, so listeners registered on the returned task see every event.
+    void Promise.resolve().then(() => {
+      if (!task.active) return;
+      try {
+        task.start(task);
+      } catch (e) {
+        task.fail((e as Error).message);
+      }
+    });
   }
 
   /** Called by a task as it settles. */
@@ -780,7 +784,13 @@ export class Net {
       let finished = false;
       t.onCleanup(() => {
         if (out && !out.closed) out.destroy();
-        if (!finished && target) nodeFs.rm(target.real, { force: true }, () => undefined);
+        if (!finished && target) {
+          try {
+            nodeFs.rmSync(target.real, { force: true });
+          } catch (_) {
+            /* best effort */
+          }
+        }
       });
       void this.exchange(t, {
         method: 'GET',
