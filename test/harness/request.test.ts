@@ -188,4 +188,3 @@ describe('wx.request failures', () => {
     expect(e.endedAt).toBeGreaterThanOrEqual(e.startedAt);
   });
 });
-});
