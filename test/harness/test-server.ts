@@ -19,7 +19,7 @@ export interface SeenRequest {
   done: Promise<void>;
 }
 
-export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, seen: SeenRequest) => void | Promise<void>;
+export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, seen: SeenRequest) => unknown;
 
 export interface TestServer {
   url: string;
