@@ -1,7 +1,64 @@
-// SCAFFOLD: the page is built by its issue; this placeholder keeps the app compiling.
+/**
+ * 上传 (upload) page: choose videos or images, watch the queue, stop / resume / cancel / delete, switch between
+ * UploadAuth mode (default) and STS mode. Thin: everything lives in viewmodels/upload.ts.
+ */
+import { getAdapter, getAppClient } from '../../services/app';
+import { ChosenMedia, UploadViewModel } from '../../viewmodels/upload';
+
+function chooseMedia(kind: 'video' | 'image'): Promise<ChosenMedia[]> {
+  return new Promise((resolve, reject) => {
+    wx.chooseMedia({
+      count: 9,
+      mediaType: [kind],
+      sourceType: ['album', 'camera'],
+      success: (res) => resolve(res.tempFiles.map((f) => ({ tempFilePath: f.tempFilePath, size: f.size, duration: f.duration, fileType: f.fileType === 'image' ? 'image' : 'video', thumbTempFilePath: f.thumbTempFilePath }))),
+      fail: reject,
+    });
+  });
+}
+
+let vm: UploadViewModel | undefined;
+
+function index(e: WechatMiniprogram.BaseEvent): number {
+  return Number(e.currentTarget.dataset.index);
+}
+
 Component({
-  data: { message: 'coming soon' },
+  data: { mode: 'auth', items: [] as unknown[], running: false, message: '' },
   methods: {
-    onLoad() {},
+    onLoad() {
+      vm = new UploadViewModel({
+        appClient: getAppClient(),
+        adapter: getAdapter(),
+        chooseMedia,
+        onChange: (patch) => this.setData(patch),
+      });
+      this.setData({ ...vm.state });
+    },
+    onUnload() {
+      if (vm) vm.destroy();
+      vm = undefined;
+    },
+    onChooseVideo() {
+      if (vm) return vm.choose('video');
+    },
+    onChooseImage() {
+      if (vm) return vm.choose('image');
+    },
+    onModeChange(e: WechatMiniprogram.SwitchChange) {
+      if (vm) vm.setMode(e.detail.value ? 'sts' : 'auth');
+    },
+    onStop(e: WechatMiniprogram.BaseEvent) {
+      if (vm) vm.stop(index(e));
+    },
+    onResume(e: WechatMiniprogram.BaseEvent) {
+      if (vm) vm.resume(index(e));
+    },
+    onCancel(e: WechatMiniprogram.BaseEvent) {
+      if (vm) vm.cancel(index(e));
+    },
+    onDelete(e: WechatMiniprogram.BaseEvent) {
+      if (vm) vm.remove(index(e));
+    },
   },
 });

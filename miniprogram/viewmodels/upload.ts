@@ -1,0 +1,283 @@
+/**
+ * View-model of the 上传 (upload) page: a VODUpload queue fed by chooseMedia, credentials from our AppServer
+ * (UploadAuth mode by default, STS mode as a switch), per-file state / progress / speed / ETA / result, and
+ * stop / resume / cancel / delete. The page only forwards `onChange` patches to setData.
+ *
+ * Progress patches are small and path-based (`items[2].percent` …) and throttled to at most 4 per second per file.
+ */
+import { AppClient, PlatformAdapter, VODUpload, VODUploadInfo, VODUploadOptions } from 'mp-media-sdk';
+
+export type UploadMode = 'auth' | 'sts';
+
+/** What the page's chooser returns (wx.chooseMedia tempFiles). */
+export interface ChosenMedia {
+  tempFilePath: string;
+  size?: number;
+  duration?: number;
+  fileType: 'video' | 'image';
+  thumbTempFilePath?: string;
+}
+
+export interface UploadItemView {
+  name: string;
+  kind: 'video' | 'image';
+  size: string;
+  /** Official VODUpload state: Ready / Uploading / Success / Failure / Canceled / Stoped. */
+  state: string;
+  stateText: string;
+  /** 0..100 (integer) */
+  percent: number;
+  speed: string;
+  eta: string;
+  /** VideoId or ImageURL after success. */
+  result: string;
+  error: string;
+  canStop: boolean;
+  canResume: boolean;
+  canCancel: boolean;
+}
+
+export interface UploadViewState {
+  mode: UploadMode;
+  items: UploadItemView[];
+  running: boolean;
+  message: string;
+}
+
+export interface UploadViewModelOptions {
+  appClient: AppClient;
+  adapter: PlatformAdapter;
+  onChange: (patch: Record<string, unknown>) => void;
+  /** Opens the picker; the page passes one that calls wx.chooseMedia. */
+  chooseMedia?: (kind: 'video' | 'image') => Promise<ChosenMedia[]>;
+  /** Minimum ms between two progress patches of one file (default 250 → at most 4 per second). */
+  progressIntervalMs?: number;
+  /** Extra VODUpload options (partSize, parallel, …). */
+  uploader?: Partial<VODUploadOptions>;
+}
+
+const STATE_TEXT: Record<string, string> = {
+  Ready: '等待中',
+  Uploading: '上传中',
+  Success: '已完成',
+  Failure: '失败',
+  Canceled: '已取消',
+  Stoped: '已暂停',
+};
+
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined || !isFinite(n)) return '';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
+}
+
+export function formatEta(s: number | undefined): string {
+  if (s === undefined || !isFinite(s)) return '';
+  const t = Math.ceil(s);
+  return t >= 60 ? `${Math.floor(t / 60)}分${t % 60}秒` : `${t}秒`;
+}
+
+function basename(p: string): string {
+  return p.split('/').pop() || p;
+}
+
+export class UploadViewModel {
+  readonly state: UploadViewState = { mode: 'auth', items: [], running: false, message: '' };
+  readonly uploader: VODUpload;
+  private readonly o: UploadViewModelOptions;
+  private readonly interval: number;
+  /** Per file url: last progress patch time, and a pending trailing patch. */
+  private readonly throttle = new Map<string, { last: number; timer?: unknown }>();
+  private destroyed = false;
+
+  constructor(o: UploadViewModelOptions) {
+    this.o = o;
+    this.interval = o.progressIntervalMs === undefined ? 250 : o.progressIntervalMs;
+    this.uploader = new VODUpload({
+      userId: 'mp-media-kit-demo',
+      adapter: o.adapter,
+      region: 'cn-shanghai',
+      ...(o.uploader || {}),
+      getUploadAuth: (info) => this.getUploadAuth(info),
+      addFileSuccess: () => this.pushList(),
+      onUploadstarted: (info) => this.patchItem(info),
+      onUploadProgress: (info) => this.progress(info),
+      onUploadSucceed: (info) => this.patchItem(info),
+      onUploadFailed: (info) => this.patchItem(info),
+      onUploadCanceled: (info) => this.patchItem(info),
+      onUploadTokenExpired: (info) => this.patchItem(info, { message: `${info.file.name} 的上传凭证已过期，正在刷新…` }),
+      onUploadEnd: () => this.emit({ running: (this.state.running = false), message: (this.state.message = '队列已完成') }),
+    });
+  }
+
+  /** UploadAuth mode: /api/vod/upload-video (refresh when videoId is known) or /upload-image; STS mode: /api/vod/sts. */
+  private getUploadAuth(info: VODUploadInfo): Promise<Record<string, unknown>> {
+    const app = this.o.appClient;
+    if (this.state.mode === 'sts') return app.call('POST', '/api/vod/sts', {});
+    if (info.isImage) {
+      const ext = (/\.([a-z0-9]+)$/i.exec(info.file.name) || [])[1];
+      return app.call('POST', '/api/vod/upload-image', { imageType: 'default', imageExt: ext ? ext.toLowerCase() : undefined, title: info.file.name });
+    }
+    if (info.videoId) return app.call('POST', '/api/vod/upload-video', { videoId: info.videoId });
+    const title = typeof info.videoInfo.Title === 'string' ? info.videoInfo.Title : info.file.name.replace(/\.[^.]*$/, '');
+    return app.call('POST', '/api/vod/upload-video', { title, fileName: info.file.name, fileSize: info.fileSize });
+  }
+
+  setMode(mode: UploadMode): void {
+    if (mode !== 'auth' && mode !== 'sts') return;
+    this.state.mode = mode;
+    this.emit({ mode });
+  }
+
+  /** Open the picker and queue what the user chose, then start. */
+  async choose(kind: 'video' | 'image'): Promise<number> {
+    if (!this.o.chooseMedia) throw new Error('No chooseMedia function was given to the view-model.');
+    let files: ChosenMedia[];
+    try {
+      files = await this.o.chooseMedia(kind);
+    } catch (e) {
+      const msg = (e as { errMsg?: string; message?: string }).errMsg || (e as Error).message || String(e);
+      if (/cancel/i.test(msg)) return 0;
+      this.emit({ message: (this.state.message = `选择文件失败：${msg}`) });
+      return 0;
+    }
+    return this.addFiles(files);
+  }
+
+  /** Queue chosen files (duplicates are skipped) and start the queue. */
+  addFiles(files: ChosenMedia[]): number {
+    let added = 0;
+    for (const f of files) {
+      const ok = this.uploader.addFile(
+        { url: f.tempFilePath, coverUrl: f.thumbTempFilePath, duration: f.duration, fileType: f.fileType, name: basename(f.tempFilePath) },
+        null,
+        null,
+        null,
+        JSON.stringify({ Vod: { Title: basename(f.tempFilePath).replace(/\.[^.]*$/, ''), UserData: { Source: 'mp-media-kit-demo' } } }),
+      );
+      if (ok) added++;
+    }
+    if (added) this.start();
+    else if (files.length) this.emit({ message: (this.state.message = '文件已在队列中') });
+    return added;
+  }
+
+  start(): void {
+    if (this.state.running) return;
+    this.state.running = true;
+    this.state.message = '';
+    this.emit({ running: true, message: '' });
+    this.uploader.startUpload();
+  }
+
+  /** Pause the file uploading now (its finished parts are kept). */
+  stop(index: number): void {
+    const info = this.uploader.listFiles()[index];
+    if (!info || info.state !== 'Uploading') return;
+    this.uploader.stopUpload();
+    this.state.running = false;
+    this.patchItem(info, { running: false });
+  }
+
+  /** Continue a paused / canceled / failed file. */
+  resume(index: number): void {
+    const info = this.uploader.listFiles()[index];
+    if (!info) return;
+    if (info.state === 'Canceled' || info.state === 'Failure' || info.state === 'Stoped') {
+      if (info.state === 'Canceled' || info.state === 'Failure') this.uploader.resumeFile(index);
+      this.patchItem(info);
+    }
+    if (!this.state.running) this.start();
+  }
+
+  cancel(index: number): void {
+    const info = this.uploader.listFiles()[index];
+    if (info && this.uploader.cancelFile(index)) this.patchItem(info);
+  }
+
+  remove(index: number): void {
+    if (this.uploader.deleteFile(index)) this.pushList();
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.uploader.stopUpload();
+    this.throttle.forEach((t) => t.timer !== undefined && this.o.adapter.clearTimeout(t.timer));
+    this.throttle.clear();
+  }
+
+  // ---------------------------------------------------------------- view mapping
+
+  private view(info: VODUploadInfo): UploadItemView {
+    const s = info.state;
+    return {
+      name: info.file.name,
+      kind: info.isImage ? 'image' : 'video',
+      size: formatBytes(info.fileSize),
+      state: s,
+      stateText: STATE_TEXT[s] || s,
+      percent: Math.floor(info.loaded * 100),
+      speed: s === 'Uploading' && info.speed > 0 ? `${formatBytes(Math.round(info.speed))}/s` : '',
+      eta: s === 'Uploading' ? formatEta(info.eta) : '',
+      result: s === 'Success' ? (info.isImage ? info.imageURL || info.imageId || '' : info.videoId || '') : '',
+      error: s === 'Failure' && info.error ? `${info.error.code}: ${info.error.message}` : '',
+      canStop: s === 'Uploading',
+      canResume: s === 'Stoped' || s === 'Canceled' || s === 'Failure',
+      canCancel: s === 'Ready' || s === 'Uploading' || s === 'Stoped' || s === 'Failure',
+    };
+  }
+
+  private index(info: VODUploadInfo): number {
+    return this.uploader.listFiles().indexOf(info);
+  }
+
+  private emit(patch: Record<string, unknown>): void {
+    if (!this.destroyed) this.o.onChange(patch);
+  }
+
+  private pushList(): void {
+    this.state.items = this.uploader.listFiles().map((i) => this.view(i));
+    this.emit({ items: this.state.items });
+  }
+
+  /** A state change: the whole (small) item, at once; it also resets the file's progress window. */
+  private patchItem(info: VODUploadInfo, extra: Record<string, unknown> = {}): void {
+    const i = this.index(info);
+    if (i < 0) return;
+    const t = this.throttle.get(info.url);
+    if (t && t.timer !== undefined) {
+      this.o.adapter.clearTimeout(t.timer);
+      t.timer = undefined;
+    }
+    this.throttle.set(info.url, { last: this.o.adapter.now() });
+    const v = this.view(info);
+    this.state.items[i] = v;
+    for (const k of Object.keys(extra)) (this.state as unknown as Record<string, unknown>)[k] = extra[k];
+    this.emit({ [`items[${i}]`]: v, ...extra });
+  }
+
+  /** Progress: percent / speed / eta only, at most one patch per interval per file (plus a trailing one). */
+  private progress(info: VODUploadInfo): void {
+    if (info.state === 'Success') return; // the success patch carries 100 %
+    const now = this.o.adapter.now();
+    const t = this.throttle.get(info.url) || { last: -Infinity };
+    this.throttle.set(info.url, t);
+    const send = () => {
+      t.timer = undefined;
+      t.last = this.o.adapter.now();
+      const i = this.index(info);
+      if (i < 0 || info.state !== 'Uploading') return;
+      const v = this.view(info);
+      const item = this.state.items[i];
+      if (!item) return;
+      item.percent = v.percent;
+      item.speed = v.speed;
+      item.eta = v.eta;
+      this.emit({ [`items[${i}].percent`]: v.percent, [`items[${i}].speed`]: v.speed, [`items[${i}].eta`]: v.eta });
+    };
+    if (now - t.last >= this.interval) send();
+    else if (t.timer === undefined) t.timer = this.o.adapter.setTimeout(send, this.interval - (now - t.last));
+  }
+}
