@@ -197,6 +197,31 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         },
       });
 
+      function record(req: FastifyRequest, status: number) {
+        const info = infos.get(req);
+        if (!info) return;
+        infos.delete(req);
+        log.push({
+          requestId: info.requestId,
+          time: new Date(info.start).toISOString(),
+          method: req.method,
+          url: req.url,
+          host: String(req.headers.host || ''),
+          op: info.op,
+          bucket: info.bucket,
+          key: info.key,
+          partNumber: info.partNumber,
+          status,
+          code: info.code,
+          auth: info.principal?.type,
+          accessKeyId: info.principal?.accessKeyId,
+          bytesIn: info.bytesIn,
+          fault: info.fault,
+          ms: Date.now() - info.start,
+        });
+        if (log.length > logSize) log.splice(0, log.length - logSize);
+      }
+
       const hostId = (bucket?: string) => (bucket ? `${bucket}.oss-${LOCAL_REGION}.aliyuncs.com` : `oss-${LOCAL_REGION}.aliyuncs.com`);
       const objectLocation = (bucket: string, key: string, pathStyle: boolean, host: string) =>
         pathStyle ? `${ctx.urls.oss}/${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}` : `http://${host}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
@@ -238,6 +263,8 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         if (f.action.type === 'reset') {
           reply.hijack();
           req.raw.socket.destroy();
+          info.code = 'ConnectionReset';
+          record(req, 0);
           return 'hijacked';
         }
         if (body) await drain(body);
@@ -530,6 +557,7 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         }
         const normEtag = (e: string) => e.replace(/"/g, '').trim().toUpperCase();
         const finish = (c: { etag: string; crc64?: string }) => {
+          reply.header('ETag', c.etag);
           if (c.crc64) reply.header('x-oss-hash-crc64ecma', c.crc64);
           const encode = q['encoding-type'] === 'url';
           return xml(reply, 'CompleteMultipartUploadResult', {
@@ -840,29 +868,7 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         await scope.register(multipart, { limits: { fileSize: MAX_OBJECT_SIZE, fieldSize: 8 * 1024 * 1024, fields: 200, files: 1, parts: 300 }, throwFileSizeLimit: false });
         // Everything else: leave the body on the raw stream for the handlers to stream to disk.
         scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
-        scope.addHook('onResponse', async (req, reply) => {
-          const info = infos.get(req);
-          if (!info) return;
-          log.push({
-            requestId: info.requestId,
-            time: new Date(info.start).toISOString(),
-            method: req.method,
-            url: req.url,
-            host: String(req.headers.host || ''),
-            op: info.op,
-            bucket: info.bucket,
-            key: info.key,
-            partNumber: info.partNumber,
-            status: reply.statusCode,
-            code: info.code,
-            auth: info.principal?.type,
-            accessKeyId: info.principal?.accessKeyId,
-            bytesIn: info.bytesIn,
-            fault: info.fault,
-            ms: Date.now() - info.start,
-          });
-          if (log.length > logSize) log.splice(0, log.length - logSize);
-        });
+        scope.addHook('onResponse', async (req, reply) => record(req, reply.statusCode));
         scope.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS'], url: '/*', exposeHeadRoute: false, handler: handle });
       });
       return app;
