@@ -312,6 +312,20 @@ describe('object keys, ranges, HEAD errors, metadata, notification', () => {
     expect(xml.parse(strict.text).Error.Code).toBe('InvalidRange');
   });
 
+  it('PUT with an empty Content-Type, none at all, application/json, or chunked encoding: accepted and signed as sent', async () => {
+    const { ossV1Authorization: sign, formatOssV1Date: date } = await import('../../sdk/src/aliyun');
+    for (const ct of [undefined, '', 'application/json']) {
+      for (const chunked of [false, true]) {
+        const headers: Record<string, string> = { 'x-oss-date': date(Date.now()) };
+        if (ct !== undefined) headers['content-type'] = ct;
+        const { authorization } = sign(AK, SK, { method: 'PUT', bucket: c.bucket, key: 'fidelity/ct.bin', headers });
+        const r = await rawHttp(portOf(c.oss), { method: 'PUT', path: `/${c.bucket}/fidelity/ct.bin`, headers: { ...headers, authorization, ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': '5' }) }, body: '{"a":' });
+        expect([ct, chunked, r.status]).toEqual([ct, chunked, 200]);
+        expect(r.headers['x-oss-hash-crc64ecma']).toBe(crc64(Buffer.from('{"a":')));
+      }
+    }
+  });
+
   it('HEAD of a missing object → 404 with the error XML base64-encoded in x-oss-err', async () => {
     const r = await signedFetch(c, { method: 'HEAD', key: 'fidelity/missing.bin' });
     expect(r.status).toBe(404);

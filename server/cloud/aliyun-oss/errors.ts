@@ -39,10 +39,10 @@ export function errorXml(err: OssError, requestId: string, hostId: string): stri
 // The errors the emulator raises (messages as OSS words them).
 export const E = {
   accessDenied: (msg = 'You have no right to access this object because of bucket acl.') => new OssError(403, 'AccessDenied', msg),
-  noSuchBucket: (bucket: string) => new OssError(404, 'NoSuchBucket', 'The specified bucket does not exist.', [['BucketName', bucket]], '0015-00000101'),
-  noSuchKey: (key: string) => new OssError(404, 'NoSuchKey', 'The specified key does not exist.', [['Key', key]], '0026-00000001'),
+  noSuchBucket: (bucket: string) => new OssError(404, 'NoSuchBucket', 'The specified bucket does not exist.', [['BucketName', bucket]]),
+  noSuchKey: (key: string) => new OssError(404, 'NoSuchKey', 'The specified key does not exist.', [['Key', key]]),
   noSuchUpload: (uploadId: string) =>
-    new OssError(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', [['UploadId', uploadId]], '0042-00000002'),
+    new OssError(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', [['UploadId', uploadId]]),
   invalidObjectName: (why: string) => new OssError(400, 'InvalidObjectName', `The specified object is not valid. ${why}`),
   invalidBucketName: (b: string) => new OssError(400, 'InvalidBucketName', 'The specified bucket is not valid.', [['BucketName', b]]),
   invalidArgument: (msg: string, name?: string, value?: string) =>

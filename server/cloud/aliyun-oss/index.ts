@@ -122,12 +122,17 @@ function validBucketName(b: string): boolean {
   return /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(b);
 }
 
+/** Content-Type values fastify cannot route to a parser (empty, no slash) are set aside here and restored for signing. */
+const oddContentType = new WeakMap<object, string>();
+
 function normalizeHeaders(req: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined) continue;
     out[k.toLowerCase()] = headerText(Array.isArray(v) ? v.join(',') : String(v));
   }
+  const odd = oddContentType.get(req.raw);
+  if (odd !== undefined) out['content-type'] = odd;
   return out;
 }
 
@@ -865,6 +870,14 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
 
       await app.register(async (scope) => {
         scope.removeAllContentTypeParsers();
+        // An empty Content-Type (a legal, signed value: wx.request clients send it) would make fastify answer 415.
+        scope.addHook('onRequest', async (req) => {
+          const ct = req.headers['content-type'];
+          if (ct !== undefined && !/^[^\s/;]+\/[^\s/;]+/.test(ct)) {
+            oddContentType.set(req.raw, ct);
+            delete req.headers['content-type'];
+          }
+        });
         await scope.register(multipart, { limits: { fileSize: MAX_OBJECT_SIZE, fieldSize: 8 * 1024 * 1024, fields: 200, files: 1, parts: 300 }, throwFileSizeLimit: false });
         // Everything else: leave the body on the raw stream for the handlers to stream to disk.
         scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
