@@ -8,7 +8,8 @@
  *   await env.close();
  */
 import path from 'node:path';
-import { startDevStack, DevStack } from '../../server';
+import { spawn, ChildProcess } from 'node:child_process';
+import type { CloudUrls } from '../../server/cloud/context';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import { AppClient } from 'mp-media-sdk';
 import { APP_SERVER_OVERRIDE_KEY } from '../../miniprogram/config';
@@ -29,8 +30,56 @@ export interface UiLog {
   pullDownStopped: number;
 }
 
+/** The dev stack of a page test, running in a child process (see stack-child.ts). */
+export interface PageStack {
+  appServerUrl: string;
+  cloudUrl: string;
+  cloud: CloudUrls;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/** Starts startDevStack() in its own Node process and resolves with its URLs. */
+export function startStackProcess(): Promise<PageStack> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'stack-child.ts')], {
+      cwd: path.resolve(__dirname, '../..'),
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_ENV: 'test' },
+    });
+    let out = '';
+    let err = '';
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        const info = JSON.parse(out.slice(0, nl));
+        resolve({
+          ...info,
+          async close() {
+            if (child.exitCode === null) {
+              child.stdin!.end();
+              const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+              await exited;
+              clearTimeout(t);
+            }
+          },
+        });
+      } catch (e) {
+        reject(new Error(`stack-child printed something else: ${out}`));
+      }
+    });
+    child.on('exit', (code) => {
+      if (!out.includes('\n')) reject(new Error(`stack-child exited with ${code}: ${err}`));
+    });
+  });
+}
+
 export interface PageEnv {
-  stack: DevStack;
+  stack: PageStack;
   runtime: WxRuntime;
   appClient: AppClient;
   ui: UiLog;
@@ -40,9 +89,9 @@ export interface PageEnv {
 let current: PageEnv | undefined;
 
 export async function startPageEnv(opts: { openid?: string } = {}): Promise<PageEnv> {
-  const stack = await startDevStack({ quiet: true });
+  const stack = await startStackProcess();
   const runtime = createWxRuntime({
-    wechatUrl: stack.cloud!.wechat,
+    wechatUrl: stack.cloud.wechat,
     openid: opts.openid || `opage${Math.random().toString(36).slice(2, 12)}`,
     backgroundInterruptMs: 200,
   });

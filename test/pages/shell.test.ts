@@ -1,0 +1,51 @@
+/**
+ * The demo shell: every page app.json lists has its four files, is a Component-constructor page (so
+ * miniprogram-simulate can render it), and renders; the tab bar is the three product tabs; the demo's services log in
+ * over real HTTP through the Node wx runtime against a live dev stack.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { MINIPROGRAM_ROOT, renderPage, startPageEnv, PageEnv } from './helpers';
+import { getAppClient, setAppServerOverride } from '../../miniprogram/services/app';
+
+const appJson = JSON.parse(fs.readFileSync(path.join(MINIPROGRAM_ROOT, 'app.json'), 'utf8'));
+
+let env: PageEnv;
+beforeAll(async () => {
+  env = await startPageEnv();
+});
+afterAll(() => env.close());
+
+describe('demo shell', () => {
+  it('has the three product tabs', () => {
+    expect(appJson.tabBar.list.map((t: { pagePath: string; text: string }) => [t.pagePath, t.text])).toEqual([
+      ['pages/upload/index', '上传 Upload'],
+      ['pages/player/index', '播放 Player'],
+      ['pages/devices/index', '设备 Devices'],
+    ]);
+  });
+
+  it.each(appJson.pages as string[])('%s has .ts/.wxml/.wxss/.json and is a Component page', (page) => {
+    for (const ext of ['ts', 'wxml', 'wxss', 'json']) expect(fs.existsSync(path.join(MINIPROGRAM_ROOT, `${page}.${ext}`))).toBe(true);
+    const json = JSON.parse(fs.readFileSync(path.join(MINIPROGRAM_ROOT, `${page}.json`), 'utf8'));
+    expect(json.component).toBe(true);
+    expect(fs.readFileSync(path.join(MINIPROGRAM_ROOT, `${page}.ts`), 'utf8')).toMatch(/\bComponent\(/);
+  });
+
+  it.each(appJson.tabBar.list.map((t: { pagePath: string }) => t.pagePath) as string[])('tab page %s renders and loads in miniprogram-simulate', async (page) => {
+    const p = await renderPage(page);
+    expect(p.comp.dom).toBeTruthy();
+    expect(p.comp.dom.innerHTML.length).toBeGreaterThan(0);
+    p.unload();
+  });
+
+  it('the demo services log in through wx.login → /api/login and reach authenticated routes', async () => {
+    const me = await getAppClient().call<{ openid: string }>('GET', '/api/me');
+    expect(me.openid).toBe(env.appClient.session!.openid);
+  });
+
+  it('rejects an AppServer override that is not an http(s) URL, and restores the default with ""', () => {
+    expect(() => setAppServerOverride('192.168.1.2:3000')).toThrow(/must start with http/);
+    expect(setAppServerOverride(env.stack.appServerUrl)).toBe(env.stack.appServerUrl);
+  });
+});
