@@ -25,7 +25,8 @@ export interface LocalIoTBackendOptions {
 /** An agent that sends every connection to the URL's host:port, whatever host the request names. */
 class RoutedAgent extends http.Agent {
   constructor(private readonly target: () => string) {
-    super({ keepAlive: true, maxSockets: 16 });
+    // No keep-alive: loopback connections are cheap, and a reused socket the cloud already closed would fail the call.
+    super({ keepAlive: false, maxSockets: 16 });
   }
   override createConnection(_options: unknown, cb?: (err: Error | null, socket: net.Socket) => void): net.Socket {
     const u = new URL(this.target());
