@@ -40,7 +40,7 @@ function writePts(b: Buffer, q: number, v: number): void {
 }
 
 /** Calls fn for every PES header with a PTS (and DTS) and every PCR in a TS buffer. */
-function walkTimestamps(b: Buffer, fn: (kind: 'pts' | 'dts' | 'pcr', offset: number) => void): void {
+function walkTimestamps(b: Buffer, fn: (kind: 'pts' | 'dts' | 'pcr', offset: number, streamId: number) => void): void {
   if (b.length % TS_PACKET !== 0) throw new Error(`MPEG-TS length ${b.length} is not a multiple of 188`);
   for (let i = 0; i < b.length; i += TS_PACKET) {
     if (b[i] !== 0x47) throw new Error(`MPEG-TS sync byte missing at ${i}`);
@@ -50,14 +50,14 @@ function walkTimestamps(b: Buffer, fn: (kind: 'pts' | 'dts' | 'pcr', offset: num
     let p = i + 4;
     if (afc & 2) {
       const len = b[p];
-      if (len > 0 && b[p + 1] & 0x10) fn('pcr', p + 2);
+      if (len > 0 && b[p + 1] & 0x10) fn('pcr', p + 2, 0);
       p += 1 + len;
     }
     if (!(afc & 1) || !pusi || pid === 0 || p + 14 > i + TS_PACKET) continue;
     if (b[p] !== 0 || b[p + 1] !== 0 || b[p + 2] !== 1) continue; // PSI section, not a PES
     const flags = b[p + 7] >> 6;
-    if (flags & 2) fn('pts', p + 9);
-    if (flags === 3) fn('dts', p + 14);
+    if (flags & 2) fn('pts', p + 9, b[p + 3]);
+    if (flags === 3) fn('dts', p + 14, b[p + 3]);
   }
 }
 
@@ -99,11 +99,11 @@ export function renderSegment(clip: SampleClip, t: number): Buffer {
   return out;
 }
 
-/** First PTS (seconds of the UTC day it encodes) of a rendered segment: used by tests to check continuity. */
+/** First video PTS (as seconds of the UTC day it encodes) of a rendered segment: tests check continuity with it. */
 export function firstPtsSeconds(ts: Buffer): number {
   let first = Infinity;
-  walkTimestamps(ts, (kind, q) => {
-    if (kind === 'pts') first = Math.min(first, readPts(ts, q));
+  walkTimestamps(ts, (kind, q, streamId) => {
+    if (kind === 'pts' && streamId >= 0xe0 && streamId <= 0xef) first = Math.min(first, readPts(ts, q));
   });
   return (first - PTS_BASE) / CLOCK;
 }
