@@ -100,7 +100,17 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
       };
       const base = () => ctx.urls.iot;
 
-      app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+      // The signed API needs the exact bytes (the signature covers their hash); the dev endpoints take plain JSON.
+      app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+        if (req.url.split('?')[0] === '/') return done(null, body);
+        try {
+          done(null, (body as Buffer).length ? JSON.parse((body as Buffer).toString('utf8')) : {});
+        } catch (e) {
+          const err = new Error(`The body is not JSON: ${(e as Error).message}`) as Error & { statusCode: number };
+          err.statusCode = 400;
+          done(err, undefined);
+        }
+      });
 
       const requestId = () => `${randomBytes(4).toString('hex')}-${randomBytes(2).toString('hex')}-${randomBytes(2).toString('hex')}-${randomBytes(6).toString('hex')}`;
       const apiError = (reply: FastifyReply, code: string, message: string) => reply.send({ Response: { Error: { Code: code, Message: message }, RequestId: requestId() } });
