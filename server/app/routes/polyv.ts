@@ -1,7 +1,8 @@
 /**
  * /api/polyv/* — play info for encrypted Polyv videos in the mini-program, in one round trip:
  *
- *   POST /api/polyv/play {videoId} → {videoId, title, cover, duration, definitions: [{label, url}], token, expiredTime, pid}
+ *   POST /api/polyv/play {videoId, refresh?} → {videoId, title, cover, duration, definitions: [{label, url}], token,
+ *                                              expiredTime, pid, serverTime}
  *   GET  /api/polyv/samples        → {localCloud, samples: [...]} (the local cloud's sample videos; empty otherwise)
  *
  * The server checks the login, derives viewerId from the openid, takes viewerIp from the caller, reads the video info
@@ -74,10 +75,10 @@ export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): 
     });
   };
 
-  const getToken = (videoId: string, viewerId: string, viewerIp: string): Promise<PolyvTokenInfo> => {
+  const getToken = (videoId: string, viewerId: string, viewerIp: string, bypassCache: boolean): Promise<PolyvTokenInfo> => {
     const key = JSON.stringify([videoId, viewerId, viewerIp]);
     const hit = tokenCache.get(key);
-    if (hit && hit.expiredTime - deps.now() > tokenReuseMarginMs(hit.ttl)) return Promise.resolve(hit);
+    if (!bypassCache && hit && hit.expiredTime - deps.now() > tokenReuseMarginMs(hit.ttl)) return Promise.resolve(hit);
     return once(`token:${key}`, async () => {
       const t = await client!.createToken({ videoId, viewerId, viewerIp });
       tokenCache.set(key, t);
@@ -92,12 +93,14 @@ export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): 
         .string({ error: 'videoId is required (a Polyv vid such as 1b448be32370f4822ac40fd926112a66_1)' })
         .trim()
         .min(1, 'videoId must not be empty'),
+      /** Skip the AppServer's token cache (the SDK sets it after a <video> error). Polyv still reuses a live token. */
+      refresh: z.boolean().optional(),
     })
     .strict();
 
   app.post('/api/polyv/play', async (req) => {
     notConfigured();
-    const { videoId } = parseBody(playBody, req.body ?? {});
+    const { videoId, refresh } = parseBody(playBody, req.body ?? {});
     if (!/^[0-9A-Za-z]{32}_[0-9A-Za-z]$/.test(videoId)) {
       throw new HttpError(400, PolyvApiErrorCode.InvalidVideoId, `"${videoId.slice(0, 80)}" is not a Polyv vid (32 letters/digits, "_", one more, e.g. 1b448be32370f4822ac40fd926112a66_1).`);
     }
@@ -110,7 +113,7 @@ export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): 
     }
     const viewerId = polyvViewerId(req.user.openid);
     const viewerIp = clientIp(req.ip);
-    const token = await getToken(videoId, viewerId, viewerIp);
+    const token = await getToken(videoId, viewerId, viewerIp, !!refresh);
     return {
       videoId,
       title: info.title,
@@ -120,6 +123,8 @@ export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): 
       token: token.token,
       expiredTime: token.expiredTime,
       pid: newPid(deps.now()),
+      /** The AppServer's clock (ms), so the client can count down expiredTime even when the phone's clock is off. */
+      serverTime: deps.now(),
     };
   });
 
