@@ -1,7 +1,46 @@
-// SCAFFOLD: the page is built by its issue; this placeholder keeps the app compiling.
+/**
+ * 设备 (Devices) tab: the user's IoT devices with online state and cloud-storage status. Tap a device for its
+ * events; 告警 for its alarms; 设置 for its properties. Thin: logic in viewmodels/iot-devices.ts.
+ */
+import { getAppClient } from '../../services/app';
+import { DevicesViewModel } from '../../viewmodels/iot-devices';
+
+let vm: DevicesViewModel | undefined;
+
+function index(e: WechatMiniprogram.BaseEvent): number {
+  return Number(e.currentTarget.dataset.index);
+}
+
+function go(url: string): void {
+  if (url) wx.navigateTo({ url });
+}
+
 Component({
-  data: { message: 'coming soon' },
+  data: { loading: false, error: '', empty: false, devices: [] as unknown[] },
   methods: {
-    onLoad() {},
+    onLoad() {
+      vm = new DevicesViewModel({ appClient: getAppClient(), onChange: (patch) => this.setData(patch) });
+      this.setData({ ...vm.state });
+      return vm.load();
+    },
+    onUnload() {
+      vm = undefined;
+    },
+    async onPullDownRefresh() {
+      if (vm) await vm.load();
+      wx.stopPullDownRefresh();
+    },
+    onRetry() {
+      if (vm) return vm.load();
+    },
+    onOpenEvents(e: WechatMiniprogram.BaseEvent) {
+      if (vm) go(vm.eventsUrl(index(e)));
+    },
+    onOpenAlarms(e: WechatMiniprogram.BaseEvent) {
+      if (vm) go(vm.eventsUrl(index(e), 'alarm'));
+    },
+    onOpenDevice(e: WechatMiniprogram.BaseEvent) {
+      if (vm) go(vm.deviceUrl(index(e)));
+    },
   },
 });

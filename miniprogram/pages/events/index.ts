@@ -1,7 +1,82 @@
-// SCAFFOLD: the page is built by its issue; this placeholder keeps the app compiling.
+/**
+ * IoT event list (query deviceId, name; mode=alarm for the alarm list): grouped by day, filter chips, day picker,
+ * pull-down refresh, load more, multi-select batch delete with confirmation, lazy thumbnails with a fallback.
+ * Thin: logic in viewmodels/iot-events.ts.
+ */
+import { getAppClient } from '../../services/app';
+import { EventsViewModel } from '../../viewmodels/iot-events';
+
+let vm: EventsViewModel | undefined;
+
+function pos(e: WechatMiniprogram.BaseEvent): [number, number] {
+  return [Number(e.currentTarget.dataset.g), Number(e.currentTarget.dataset.i)];
+}
+
 Component({
-  data: { message: 'coming soon' },
+  data: { groups: [] as unknown[], chips: [] as unknown[], dayLabels: [] as string[], dayIndex: 0, banner: { show: false } },
   methods: {
-    onLoad() {},
+    onLoad(query: Record<string, string | undefined>) {
+      vm = new EventsViewModel({
+        appClient: getAppClient(),
+        deviceId: query.deviceId || '',
+        mode: query.mode === 'alarm' ? 'alarm' : 'all',
+        onChange: (patch) => this.setData(patch),
+      });
+      this.setData({ ...vm.state });
+      const name = query.name ? decodeURIComponent(query.name) : '';
+      wx.setNavigationBarTitle({ title: name ? `${name} · ${vm.state.title}` : vm.state.title });
+      return vm.init();
+    },
+    onUnload() {
+      vm = undefined;
+    },
+    async onPullDownRefresh() {
+      if (vm) await vm.refresh();
+      wx.stopPullDownRefresh();
+    },
+    onReachBottom() {
+      if (vm) return vm.loadMore();
+    },
+    onChip(e: WechatMiniprogram.BaseEvent) {
+      if (vm) return vm.toggleChip(String(e.currentTarget.dataset.key));
+    },
+    onPickDay(e: WechatMiniprogram.PickerChange) {
+      if (vm) return vm.pickDay(Number(e.detail.value));
+    },
+    onToggleSelecting() {
+      if (vm) vm.toggleSelecting();
+    },
+    onTapEvent(e: WechatMiniprogram.BaseEvent) {
+      if (!vm) return;
+      const [g, i] = pos(e);
+      if (vm.state.selecting) vm.toggleSelect(g, i);
+      else wx.navigateTo({ url: vm.detailUrl(g, i) });
+    },
+    onThumbError(e: WechatMiniprogram.BaseEvent) {
+      if (vm) vm.thumbFailed(...pos(e));
+    },
+    onDelete() {
+      const model = vm;
+      if (!model || !model.state.selectedCount) return;
+      return new Promise<void>((resolve) => {
+        wx.showModal({
+          title: '删除事件',
+          content: model.deleteConfirmText(),
+          confirmText: '删除',
+          confirmColor: '#d54941',
+          success: async (res) => {
+            if (res.confirm) {
+              const n = await model.deleteSelected();
+              if (n) wx.showToast({ title: model.state.message, icon: 'success' });
+            }
+            resolve();
+          },
+          fail: () => resolve(),
+        });
+      });
+    },
+    onRenew() {
+      wx.showToast({ title: '演示：请在正式产品中接入云存订购', icon: 'none' });
+    },
   },
 });
