@@ -1,0 +1,283 @@
+/**
+ * View-model of the 播放 (player) page: pick a Polyv vid (typed, or one of the local cloud's samples), get the play
+ * info from the AppServer through the SDK's PolyvPlayer, bind the tokenised m3u8 to `<video>`, switch definition
+ * keeping the position, recover once from a `<video>` error with a fresh token, show errors with a retry, and count
+ * the token's lifetime down for developers. The page only forwards `onChange` patches to setData.
+ */
+import { AppClient, MediaKitError, PlatformAdapter, PolyvErrorCode, PolyvPlayer, PolyvSource } from 'mp-media-sdk';
+
+export interface PlayerSampleView {
+  videoId: string;
+  title: string;
+  playable: boolean;
+  /** e.g. "流畅/高清 · 6 s" */
+  note: string;
+}
+
+export type PlayerStatus = 'idle' | 'loading' | 'ready' | 'error';
+
+export interface PlayerViewState {
+  vidInput: string;
+  samples: PlayerSampleView[];
+  /** Why the sample list is empty ('' when it is not). */
+  samplesNote: string;
+  status: PlayerStatus;
+  /** The vid being played (or last tried). */
+  videoId: string;
+  title: string;
+  cover: string;
+  durationText: string;
+  src: string;
+  /** `<video initial-time>`: the position kept across source changes. */
+  initialTime: number;
+  definitions: string[];
+  definitionIndex: number;
+  /** Token countdown for developers: "09:58", "expired". */
+  expiresText: string;
+  /** Less than a minute left. */
+  expiring: boolean;
+  tokenShort: string;
+  /** A one-line note, e.g. "token renewed" after a refresh or recovery. */
+  notice: string;
+  errorCode: string;
+  errorMessage: string;
+}
+
+export interface PlayerViewModelOptions {
+  appClient: AppClient;
+  adapter: PlatformAdapter;
+  onChange: (patch: Record<string, unknown>) => void;
+  /** Countdown tick (ms, default 1000). */
+  tickMs?: number;
+  /** Passed to PolyvPlayer (tests use a short margin). */
+  refreshMarginMs?: number;
+}
+
+const SAMPLE_LABELS: Record<string, string> = { LD: '流畅', SD: '流畅', HD: '高清', FHD: '超清' };
+
+/** User-facing text for the SDK's typed errors (the server's message is kept when it is the better one). */
+export function playerErrorText(e: unknown): { code: string; message: string } {
+  if (!(e instanceof MediaKitError)) return { code: 'UNKNOWN', message: `出错了：${(e as Error) && (e as Error).message}` };
+  const server = e.details && (e.details.serverCode as string | undefined);
+  switch (e.code) {
+    case PolyvErrorCode.EmptyVid:
+      return { code: e.code, message: '请输入视频 vid，或点选下方样片。' };
+    case PolyvErrorCode.Network:
+      return { code: e.code, message: '网络不可用，无法获取播放凭证，请检查网络后重试。' };
+    case PolyvErrorCode.Expired:
+      return { code: e.code, message: '播放凭证已过期且续期失败，请重试。' };
+    case PolyvErrorCode.PlaybackFailed:
+      return { code: e.code, message: `视频无法播放（已换新凭证重试过）：${(e.details && e.details.errMsg) || '未知错误'}` };
+    case PolyvErrorCode.TokenLoadFailed:
+      if (server === 'PolyvVideoNotFound') return { code: server, message: '找不到这个视频，请检查 vid。' };
+      if (server === 'InvalidVideoId' || server === 'InvalidParameter') return { code: server, message: `vid 格式不对：${e.message}` };
+      if (server === 'PolyvVideoNotReady') return { code: server, message: '视频还在转码，暂时不能播放。' };
+      return { code: server || e.code, message: `获取播放凭证失败：${e.message}` };
+    default:
+      return { code: e.code, message: e.message };
+  }
+}
+
+function fmtClock(ms: number): string {
+  if (ms <= 0) return 'expired';
+  const s = Math.floor(ms / 1000);
+  const p = (n: number) => (n < 10 ? `0${n}` : String(n));
+  const h = Math.floor(s / 3600);
+  return h > 0 ? `${h}:${p(Math.floor((s % 3600) / 60))}:${p(s % 60)}` : `${p(Math.floor(s / 60))}:${p(s % 60)}`;
+}
+
+function fmtDuration(sec: number): string {
+  const s = Math.round(sec || 0);
+  return s >= 60 ? `${Math.floor(s / 60)} 分 ${s % 60} 秒` : `${s} 秒`;
+}
+
+export class PlayerViewModel {
+  readonly state: PlayerViewState = {
+    vidInput: '',
+    samples: [],
+    samplesNote: '',
+    status: 'idle',
+    videoId: '',
+    title: '',
+    cover: '',
+    durationText: '',
+    src: '',
+    initialTime: 0,
+    definitions: [],
+    definitionIndex: 0,
+    expiresText: '',
+    expiring: false,
+    tokenShort: '',
+    notice: '',
+    errorCode: '',
+    errorMessage: '',
+  };
+  private readonly opts: PlayerViewModelOptions;
+  private readonly player: PolyvPlayer;
+  private tickHandle: unknown;
+  private destroyed = false;
+  /** What to do on 重试: reload the same vid at the same position. */
+  private lastVid = '';
+  private seq = 0;
+
+  constructor(opts: PlayerViewModelOptions) {
+    this.opts = opts;
+    this.player = new PolyvPlayer({ appClient: opts.appClient, adapter: opts.adapter, refreshMarginMs: opts.refreshMarginMs });
+    this.player.on('source', (s) => this.applySource(s));
+    this.player.on('token', () => {
+      this.set({ notice: '播放凭证已续期', tokenShort: this.shortToken() });
+      this.tick();
+    });
+    this.player.on('error', (e) => {
+      // Background refresh problems: the video may still play on the key it has, so warn unless it is fatal.
+      if (e.code === PolyvErrorCode.Expired || e.code === PolyvErrorCode.PlaybackFailed) this.fail(e);
+      else this.set({ notice: `续期失败，稍后重试：${e.message}` });
+    });
+  }
+
+  private set(patch: Partial<PlayerViewState>): void {
+    if (this.destroyed) return;
+    Object.assign(this.state, patch);
+    this.opts.onChange(patch as Record<string, unknown>);
+  }
+
+  private shortToken(): string {
+    const t = this.player.info ? this.player.info.token : '';
+    return t ? `token ${t.slice(0, 8)}…` : '';
+  }
+
+  private fail(e: unknown): void {
+    const { code, message } = playerErrorText(e);
+    this.set({ status: 'error', errorCode: code, errorMessage: message });
+  }
+
+  private applySource(s: PolyvSource): void {
+    const info = this.player.info;
+    if (!info) return;
+    const meta: Partial<PlayerViewState> =
+      s.reason === 'load'
+        ? { title: info.title, cover: info.cover, durationText: fmtDuration(info.duration), definitions: info.definitions.map((d) => d.label) }
+        : {};
+    this.set({
+      ...meta,
+      status: 'ready',
+      src: s.src,
+      initialTime: s.initialTime,
+      definitionIndex: s.definitionIndex,
+      tokenShort: this.shortToken(),
+      errorCode: '',
+      errorMessage: '',
+      notice: s.reason === 'recover' ? '已换新凭证，从断点继续播放' : s.reason === 'refresh' ? '播放凭证已更新' : '',
+    });
+    this.tick();
+  }
+
+  /** Loads the sample list (local cloud) and, with `vid` in the page query, starts playing it. */
+  async init(query: { vid?: string } = {}): Promise<void> {
+    const samples = this.loadSamples();
+    if (query.vid) {
+      this.set({ vidInput: query.vid });
+      await this.play(query.vid);
+    }
+    await samples;
+  }
+
+  async loadSamples(): Promise<void> {
+    try {
+      const res = await this.opts.appClient.call<{ localCloud: boolean; samples: Array<{ videoId: string; title: string; duration: number; playable: boolean; definitions: string[] }> }>(
+        'GET',
+        '/api/polyv/samples',
+      );
+      const samples = (res.samples || []).map((s) => ({
+        videoId: s.videoId,
+        title: s.title,
+        playable: s.playable,
+        note: `${(s.definitions || []).map((d) => SAMPLE_LABELS[d] || d).join('/')} · ${fmtDuration(s.duration)}${s.playable ? '' : ' · 不可播放'}`,
+      }));
+      this.set({ samples, samplesNote: res.localCloud ? '' : '未连接本地云：请直接输入你的 Polyv vid。' });
+    } catch (e) {
+      this.set({ samples: [], samplesNote: `样片列表加载失败：${(e as Error).message}` });
+    }
+  }
+
+  setVidInput(value: string): void {
+    this.set({ vidInput: value });
+  }
+
+  /** Plays the typed vid (or `vid`). */
+  async play(vid?: string, startTime = 0): Promise<void> {
+    const videoId = (vid !== undefined ? vid : this.state.vidInput).trim();
+    const mine = ++this.seq;
+    this.lastVid = videoId;
+    this.set({ status: 'loading', videoId, errorCode: '', errorMessage: '', notice: '' });
+    try {
+      // The 'source' event (applySource) fills title, cover, src … and sets status 'ready'.
+      await this.player.load(videoId, { startTime });
+    } catch (e) {
+      if (mine !== this.seq || (e instanceof MediaKitError && e.code === 'ABORTED')) return;
+      this.fail(e);
+    }
+  }
+
+  async playSample(index: number): Promise<void> {
+    const s = this.state.samples[index];
+    if (!s) return;
+    this.set({ vidInput: s.videoId });
+    await this.play(s.videoId);
+  }
+
+  /** 重试: the same vid from the last known position. */
+  async retry(): Promise<void> {
+    await this.play(this.lastVid || this.state.vidInput, this.player.currentTime);
+  }
+
+  async selectDefinition(index: number, currentTime?: number): Promise<void> {
+    if (this.state.status !== 'ready' || index === this.state.definitionIndex) return;
+    try {
+      await this.player.switchDefinition(index, currentTime);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** `<video bindtimeupdate>` */
+  onTimeUpdate(currentTime: number): void {
+    this.player.updatePosition(currentTime);
+  }
+
+  /** `<video bindplay>` */
+  onPlay(): void {
+    this.player.markPlaying();
+  }
+
+  /** `<video binderror>`: one recovery with a fresh token, then the error state. */
+  async onVideoError(errMsg: string, currentTime?: number): Promise<void> {
+    if (this.state.status !== 'ready') return;
+    this.set({ notice: '播放出错，正在换新凭证重试…' });
+    try {
+      await this.player.recover(currentTime, errMsg);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** The token countdown (and a tick every second while a video is loaded). */
+  private tick(): void {
+    if (this.destroyed) return;
+    if (this.tickHandle !== undefined) this.opts.adapter.clearTimeout(this.tickHandle);
+    this.tickHandle = undefined;
+    if (!this.player.info) return;
+    const left = this.player.timeLeftMs();
+    const expiresText = fmtClock(left);
+    const expiring = left < 60000;
+    if (expiresText !== this.state.expiresText || expiring !== this.state.expiring) this.set({ expiresText, expiring });
+    this.tickHandle = this.opts.adapter.setTimeout(() => this.tick(), this.opts.tickMs || 1000);
+  }
+
+  destroy(): void {
+    if (this.tickHandle !== undefined) this.opts.adapter.clearTimeout(this.tickHandle);
+    this.tickHandle = undefined;
+    this.player.destroy();
+    this.destroyed = true;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The 播放 (player) page in miniprogram-simulate against a live dev stack, through the Node wx runtime installed as
+ * `wx`: sample list, play with a tokenised m3u8 whose key really opens, definition switch keeping the position,
+ * <video> error → one recovery → error state → retry, bad vids, and the token countdown.
+ */
+import { renderPage, startPageEnv, PageEnv, RenderedPage } from './helpers';
+
+let env: PageEnv;
+let page: RenderedPage | undefined;
+
+beforeAll(async () => {
+  env = await startPageEnv();
+});
+afterAll(() => env.close());
+// miniprogram-simulate runs a page's script with require() and expects a fresh evaluation each time (it deletes the
+// require cache, which jest's registry ignores): reset the registry so every renderPage re-runs Component().
+beforeEach(() => jest.resetModules());
+afterEach(() => {
+  if (page) page.unload();
+  page = undefined;
+});
+
+function wxGet(url: string, arraybuffer = false): Promise<{ statusCode: number; data: unknown }> {
+  return new Promise((resolve, reject) =>
+    env.runtime.wx.request({ url, dataType: 'text', responseType: arraybuffer ? 'arraybuffer' : 'text', success: resolve, fail: reject }),
+  );
+}
+
+const text = (p: RenderedPage, selector: string) => {
+  const el = p.query(selector);
+  return el ? String(el.dom.textContent).trim() : '';
+};
+
+describe('player page', () => {
+  test('lists the local cloud samples; tapping one shows cover, title, a tokenised m3u8 whose key opens, and the countdown', async () => {
+    page = await renderPage('pages/player/index');
+    const p = page;
+    await p.until(() => p.data().samples.length >= 4);
+    expect(p.data().status).toBe('idle');
+    expect(p.queryAll('.sample')).toHaveLength(p.data().samples.length);
+    await p.tap('.sample');
+    await p.until(() => p.data().status === 'ready');
+    const d = p.data();
+    expect(d.title).toBe('本地样片 · 彩条 (流畅/高清)');
+    expect(text(p, '.title')).toBe(d.title);
+    expect(d.cover).toMatch(/\.jpg$/);
+    expect(p.query('.cover')).toBeTruthy();
+    expect(d.definitions).toEqual(['流畅', '高清']);
+    expect(d.src).toMatch(/_1\.m3u8\?token=[^&]+&iswxa=1&pid=\d+X\d+$/);
+    expect(p.query('#polyv-video')).toBeTruthy();
+    expect(d.expiresText).toMatch(/^(09:\d\d|10:00)$/);
+    expect(text(p, '.countdown')).toContain(d.expiresText);
+    expect(d.expiring).toBe(false);
+    // What <video> would do with that src: the m3u8, then its key, over the same network.
+    const m3u8 = await wxGet(d.src);
+    expect(m3u8.statusCode).toBe(200);
+    const keyUri = /URI="([^"]+)"/.exec(String(m3u8.data))![1];
+    const key = await wxGet(keyUri, true);
+    expect(key.statusCode).toBe(200);
+    expect((key.data as ArrayBuffer).byteLength).toBe(16);
+  });
+
+  test('definition picker switches to 高清 at the current position', async () => {
+    page = await renderPage('pages/player/index', { vid: (await firstSample()).videoId });
+    const p = page;
+    await p.until(() => p.data().status === 'ready');
+    await p.dispatch('#polyv-video', 'timeupdate', { currentTime: 3.4, duration: 6 });
+    await p.dispatch('.definition-picker', 'change', { value: '1' });
+    await p.until(() => p.data().definitionIndex === 1);
+    expect(p.data().src).toMatch(/_2\.m3u8\?token=/);
+    expect(p.data().initialTime).toBe(3.4);
+    expect(text(p, '.definition')).toContain('高清');
+  });
+
+  test('<video> error: one recovery with a fresh token at the position, then the error state; 重试 plays again', async () => {
+    page = await renderPage('pages/player/index', { vid: (await firstSample()).videoId });
+    const p = page;
+    await p.until(() => p.data().status === 'ready');
+    await p.dispatch('#polyv-video', 'timeupdate', { currentTime: 2 });
+    const playCalls = () => env.runtime.requests.filter((r) => r.url.endsWith('/api/polyv/play')).length;
+    const before = playCalls();
+    await p.dispatch('#polyv-video', 'error', { errMsg: 'MEDIA_ERR_DECODE' });
+    await p.until(() => playCalls() === before + 1 && p.data().notice.includes('断点'));
+    expect(p.data().status).toBe('ready');
+    expect(p.data().initialTime).toBe(2);
+    await p.dispatch('#polyv-video', 'error', { errMsg: 'MEDIA_ERR_DECODE' });
+    await p.until(() => p.data().status === 'error');
+    expect(p.data().errorCode).toBe('POLYV_PLAYBACK_FAILED');
+    expect(text(p, '.error-message')).toContain('MEDIA_ERR_DECODE');
+    expect(p.query('.retry')).toBeTruthy();
+    await p.tap('.retry');
+    await p.until(() => p.data().status === 'ready');
+    expect(p.data().initialTime).toBe(2);
+  });
+
+  test('bad vids: empty → hint, unknown → "找不到", still encoding → not playable; each with a retry button', async () => {
+    page = await renderPage('pages/player/index');
+    const p = page;
+    await p.input('.vid-input', '   ');
+    await p.tap('.play-btn');
+    await p.until(() => p.data().status === 'error');
+    expect(p.data().errorCode).toBe('POLYV_EMPTY_VID');
+    await p.input('.vid-input', 'localdev01ffffffffffffffffffffff_l');
+    await p.tap('.play-btn');
+    await p.until(() => p.data().errorCode === 'PolyvVideoNotFound');
+    expect(p.data().errorMessage).toContain('找不到');
+    await p.until(() => p.data().samples.length >= 4);
+    const idx = p.data().samples.findIndex((s: { playable: boolean }) => !s.playable);
+    p.queryAll('.sample')[idx].dispatchEvent('tap', { detail: {} });
+    await p.until(() => p.data().errorCode === 'PolyvVideoNotReady');
+    expect(p.query('.retry')).toBeTruthy();
+  });
+});
+
+async function firstSample(): Promise<{ videoId: string }> {
+  const res = await env.appClient.call<{ samples: Array<{ videoId: string }> }>('GET', '/api/polyv/samples');
+  return res.samples[0];
+}
