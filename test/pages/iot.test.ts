@@ -1,0 +1,183 @@
+/**
+ * The IoT demo pages rendered by miniprogram-simulate against a live dev stack (the Node wx runtime as the global
+ * wx): Devices tab, event list (refresh, load more, filter chip, thumbnail fallback, batch delete with confirmation,
+ * empty state), alarm list, event detail with the recording's m3u8 in <video>, device page with a typed error.
+ */
+import { createWxAdapter, PlatformAdapter } from 'mp-media-sdk';
+import { renderPage, startPageEnv, PageEnv, RenderedPage } from './helpers';
+
+let env: PageEnv;
+let admin: PlatformAdapter;
+let devices: Array<{ deviceId: string; name: string }>;
+
+const rows = (p: RenderedPage) => p.data().groups.flatMap((g: { items: Array<{ alarmId: string; hasVideo: boolean; selected: boolean }> }) => g.items);
+
+async function adminPost(path: string, body: Record<string, unknown>) {
+  const r = await admin.request<any>({ url: `${env.stack.cloud.iot}${path}`, method: 'POST', data: body });
+  if (r.statusCode !== 200) throw new Error(`${path}: ${r.statusCode} ${JSON.stringify(r.data)}`);
+  return r.data;
+}
+
+beforeAll(async () => {
+  env = await startPageEnv({ openid: 'oIoTPages000001' });
+  admin = createWxAdapter(env.runtime.wx);
+  const r = await env.appClient.call<{ data: { list: Array<{ deviceId: string; name: string }> } }>('POST', '/api/iot/devices/list', {});
+  devices = r.data.list;
+});
+afterAll(() => env.close());
+
+test('设备 tab lists the devices with online state and cloud-storage status, and opens the alarm list', async () => {
+  const p = await renderPage('pages/devices/index');
+  await p.until(() => p.data().devices.length === 4);
+  expect(p.queryAll('.device').length).toBe(4);
+  expect(p.data().devices.map((d: { onlineText: string; storageClass: string }) => `${d.onlineText}/${d.storageClass}`)).toEqual(['在线/ok', '在线/warn', '离线/warn', '在线/expired']);
+  expect(p.comp.dom.innerHTML).toContain('车库摄像头');
+  await p.tap('.open-alarms');
+  expect(env.ui.navigations[env.ui.navigations.length - 1].url).toBe(`/pages/events/index?deviceId=${devices[0].deviceId}&name=${encodeURIComponent(devices[0].name)}&mode=alarm`);
+  p.unload();
+});
+
+describe('event list page', () => {
+  let p: RenderedPage;
+  beforeAll(async () => {
+    p = await renderPage('pages/events/index', { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
+    await p.until(() => !p.data().loading && p.data().groups.length > 0);
+  });
+  afterAll(() => p.unload());
+
+  test('renders the first page grouped by day with chips and a day picker', () => {
+    expect(rows(p)).toHaveLength(20);
+    expect(p.queryAll('.event').length).toBe(20);
+    expect(p.queryAll('.group-header').length).toBe(p.data().groups.length);
+    expect(p.queryAll('.chip').length).toBe(6);
+    expect(p.data().dayLabels[0]).toBe('近14天');
+    expect(p.data().dayLabels.length).toBeGreaterThan(3);
+    expect(p.data().banner.show).toBe(false);
+  });
+
+  test('load more at the bottom appends the next page', async () => {
+    const before = rows(p).map((r: { alarmId: string }) => r.alarmId);
+    await p.instance.onReachBottom();
+    await p.until(() => rows(p).length === 40);
+    expect(rows(p).slice(0, 20).map((r: { alarmId: string }) => r.alarmId)).toEqual(before);
+    expect(p.queryAll('.event').length).toBe(40);
+    expect(new Set(rows(p).map((r: { alarmId: string }) => r.alarmId)).size).toBe(40);
+  });
+
+  test('pull-down refresh shows a new alarm and stops the refresh indicator', async () => {
+    const injected = await adminPost(`/_admin/devices/${devices[0].deviceId}/events`, { firstAlarmType: 2, duration: 4 });
+    const stopped = env.ui.pullDownStopped;
+    await p.instance.onPullDownRefresh();
+    expect(env.ui.pullDownStopped).toBe(stopped + 1);
+    expect(rows(p)[0].alarmId).toBe(injected.data.list[0].alarmId);
+    expect(rows(p)).toHaveLength(20);
+  });
+
+  test('a broken thumbnail falls back to the placeholder', async () => {
+    const fallbacks = p.queryAll('.thumb.fallback').length;
+    await p.dispatch('.thumb', 'error', { errMsg: 'image load fail' });
+    await p.until(() => p.queryAll('.thumb.fallback').length === fallbacks + 1);
+    expect(rows(p)[0]).toMatchObject({ thumbFailed: true, thumb: '' });
+  });
+
+  test('the 有视频 chip filters to events with video', async () => {
+    await p.tap('.chip-video');
+    await p.until(() => !p.data().loading);
+    expect(p.data().chips.find((c: { key: string }) => c.key === 'video').active).toBe(true);
+    expect(rows(p).length).toBeGreaterThan(0);
+    expect(rows(p).every((r: { hasVideo: boolean }) => r.hasVideo)).toBe(true);
+    expect(p.queryAll('.video-tag').length).toBe(rows(p).length);
+    await p.tap('.chip-video');
+    await p.until(() => !p.data().loading && !p.data().chips.find((c: { key: string }) => c.key === 'video').active);
+    expect(rows(p)).toHaveLength(20);
+  });
+
+  test('multi-select batch delete asks for confirmation; cancel keeps the events, confirm deletes them', async () => {
+    await p.tap('.select-toggle');
+    expect(p.data().selecting).toBe(true);
+    const events = p.queryAll('.event');
+    events[1].dispatchEvent('tap');
+    events[3].dispatchEvent('tap');
+    await p.until(() => p.data().selectedCount === 2);
+    const chosen = rows(p).filter((r: { selected: boolean }) => r.selected).map((r: { alarmId: string }) => r.alarmId);
+    expect(chosen).toHaveLength(2);
+    env.ui.modalAnswer = 'cancel';
+    await p.instance.onDelete();
+    expect(env.ui.modals[env.ui.modals.length - 1]).toEqual({ title: '删除事件', content: '删除选中的 2 个事件？删除后无法恢复。' });
+    expect(rows(p).map((r: { alarmId: string }) => r.alarmId)).toEqual(expect.arrayContaining(chosen));
+    env.ui.modalAnswer = 'confirm';
+    await p.tap('.delete');
+    await p.until(() => !p.data().selecting);
+    expect(rows(p).map((r: { alarmId: string }) => r.alarmId)).toEqual(expect.not.arrayContaining(chosen));
+    expect(env.ui.toasts[env.ui.toasts.length - 1]).toEqual({ title: '已删除 2 个事件', icon: 'success' });
+    // Gone on the platform too: a refresh does not bring them back.
+    await p.instance.onPullDownRefresh();
+    expect(rows(p).map((r: { alarmId: string }) => r.alarmId)).toEqual(expect.not.arrayContaining(chosen));
+  });
+
+  test('tapping an event opens its detail', async () => {
+    await p.tap('.event');
+    const r = rows(p)[0];
+    expect(env.ui.navigations[env.ui.navigations.length - 1].url).toBe(`/pages/event-detail/index?deviceId=${devices[0].deviceId}&alarmId=${r.alarmId}&startTime=${r.startTime}`);
+  });
+});
+
+test('alarm list of an expired device: banner, and the empty state when only events with video are asked for', async () => {
+  // The page module was loaded above; a fresh module registry lets its Component() register again.
+  let pending!: Promise<RenderedPage>;
+  jest.isolateModules(() => {
+    pending = renderPage('pages/events/index', { deviceId: devices[3].deviceId, mode: 'alarm' });
+  });
+  const p = await pending;
+  await p.until(() => !p.data().loading && p.data().banner.show);
+  expect(p.data().title).toBe('告警列表');
+  expect(p.query('.banner.expired')).toBeTruthy();
+  expect(p.data().noVideoDays).toBe(true);
+  await p.tap('.chip-video');
+  await p.until(() => p.data().empty === true);
+  expect(p.query('.empty-state')).toBeTruthy();
+  expect(p.queryAll('.event').length).toBe(0);
+  p.unload();
+});
+
+test('event detail plays the recording around the event from its m3u8', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const r = await env.appClient.call<{ data: { list: Array<{ alarmId: string; startTime: number }> } }>('POST', '/api/iot/vas/event/list', {
+    deviceId: devices[1].deviceId,
+    startTime: now - 86400,
+    endTime: now,
+    pageSize: 5,
+    filterTypeMask: [0x8000],
+    validCloudStorage: true,
+  });
+  const e = r.data.list[0];
+  const p = await renderPage('pages/event-detail/index', { deviceId: devices[1].deviceId, alarmId: e.alarmId, startTime: String(e.startTime) });
+  await p.until(() => p.data().video === 'ready');
+  const video = p.query('.video');
+  expect(video).toBeTruthy();
+  expect(p.data().videoSrc).toMatch(/timeshift\.m3u8\?starttime=\d{14}/);
+  expect(p.data().types.length).toBeGreaterThan(0);
+  expect(p.query('.times')).toBeTruthy();
+  await p.dispatch('.video', 'ended');
+  await p.until(() => p.data().video === 'ended');
+  p.unload();
+});
+
+test('device page: a rejected value shows the typed error, a valid one is set, the alarm list is one tap away', async () => {
+  const p = await renderPage('pages/device/index', { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
+  await p.until(() => p.data().writable.length > 0);
+  await p.input('.input-motionSensitivity', '7');
+  await p.tap('.write-motionSensitivity');
+  await p.until(() => p.data().error.show);
+  expect(p.data().error).toMatchObject({ code: 21081, name: 'IVAckErr_ParameterErr' });
+  expect(p.query('.error-box')).toBeTruthy();
+  expect(p.comp.dom.innerHTML).toContain('设备端判定参数错误（21081）');
+  await p.input('.input-motionSensitivity', '1');
+  await p.tap('.write-motionSensitivity');
+  await p.until(() => !p.data().error.show && p.data().writable.find((w: { name: string }) => w.name === 'motionSensitivity').value === '1');
+  await p.tap('.action-cameraOn');
+  await p.until(() => p.data().message.includes('已执行'));
+  await p.tap('.open-alarms');
+  expect(env.ui.navigations[env.ui.navigations.length - 1].url).toBe(`/pages/events/index?deviceId=${devices[0].deviceId}&mode=alarm`);
+  p.unload();
+});
