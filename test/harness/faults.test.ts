@@ -69,6 +69,17 @@ describe('host mapping', () => {
     expect(nodeFs.statSync(rt.files.realPath(down.res.tempFilePath)).size).toBe(10);
   });
 
+  test('keys may carry a scheme or trailing slash; bad input: a target that is not an http(s) URL is refused at creation', async () => {
+    const other = createWxRuntime({ hostMap: { 'https://vod.cn-shanghai.aliyuncs.com/': server.url } });
+    try {
+      const r = await wxCall(other.wx.request, { url: 'https://vod.cn-shanghai.aliyuncs.com/?Action=x' }).result;
+      expect(r.res.data).toMatchObject({ host: 'vod.cn-shanghai.aliyuncs.com', url: '/?Action=x' });
+    } finally {
+      await other.close();
+    }
+    expect(() => createWxRuntime({ hostMap: { '*.aliyuncs.com': '127.0.0.1:9000' } })).toThrow(/hostMap\["\*\.aliyuncs\.com"\] must be an http\(s\) base URL/);
+  });
+
   test('unmapped public hosts (and the bare apex of a wildcard) fail ERR_NAME_NOT_RESOLVED without touching the network', async () => {
     for (const url of ['https://aliyuncs.com/', 'https://vod.example.org/x']) {
       const r = await wxCall(rt.wx.request, { url }).result;

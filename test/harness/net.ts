@@ -148,6 +148,19 @@ function typeName(v: unknown): string {
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
+/** Throws a clear Error when a hostMap target is not an http(s) base URL. */
+export function validateHostMap(hostMap: Record<string, string>): void {
+  for (const [k, v] of Object.entries(hostMap)) {
+    let ok = false;
+    try {
+      ok = /^https?:$/.test(new URL(v).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new Error(`hostMap["${k}"] must be an http(s) base URL like "http://127.0.0.1:8080", got "${v}"`);
+  }
+}
+
 export class FaultRegistry {
   private rules: Array<{ rule: FaultRule; remaining: number }> = [];
 
@@ -323,7 +336,9 @@ export class Net {
   private nextId = 1;
   private closed = false;
 
-  constructor(readonly opts: NetOptions) {}
+  constructor(readonly opts: NetOptions) {
+    validateHostMap(opts.hostMap);
+  }
 
   /** Tasks in flight / waiting for a slot. */
   stats(): { active: number; queued: number } {
@@ -398,7 +413,9 @@ export class Net {
   // ---------------------------------------------------------------- transport
 
   private lookupMapped(hostname: string, port: string): string | undefined {
-    const map = this.opts.hostMap;
+    // Keys may be written as 'host', 'host:port', '*.suffix', or with a scheme / trailing slash ('https://host/').
+    const map: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.opts.hostMap)) map[k.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '').toLowerCase()] = v;
     const h = hostname.toLowerCase();
     const keys = Object.keys(map);
     for (const k of keys) if (port && k.toLowerCase() === `${h}:${port}`) return map[k];

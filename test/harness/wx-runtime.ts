@@ -23,7 +23,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { URL } from 'node:url';
-import { Net, FaultRegistry } from './net';
+import { Net, FaultRegistry, validateHostMap } from './net';
 import type { FaultAction, FaultRule, NetApi, RequestLogEntry } from './net';
 import { Sandbox, createFileSystemManager } from './sandbox';
 import { WxStorage } from './storage';
@@ -99,6 +99,7 @@ export interface WxRuntime {
 const DEFAULT_SDK_VERSION = '3.4.0';
 
 export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
+  validateHostMap(opts.hostMap || {});
   const ownSandbox = !opts.sandboxDir;
   const sandboxDir = opts.sandboxDir ? path.resolve(opts.sandboxDir) : nodeFs.mkdtempSync(path.join(os.tmpdir(), 'wx-runtime-'));
   nodeFs.mkdirSync(sandboxDir, { recursive: true });
