@@ -138,6 +138,26 @@ describe('wx.request responses', () => {
   });
 });
 
+describe('wx.request chunks and app-wide timeout', () => {
+  test('enableChunked: onChunkReceived delivers the body as ArrayBuffer chunks', async () => {
+    const chunks: ArrayBuffer[] = [];
+    const { task, result } = wxCall(rt.wx.request, { url: `${server.url}/bytes`, enableChunked: true, responseType: 'arraybuffer' });
+    task.onChunkReceived((c: { data: ArrayBuffer }) => chunks.push(c.data));
+    await result;
+    expect(Buffer.concat(chunks.map((c) => Buffer.from(c)))).toEqual(Buffer.from([0, 1, 2, 250, 255]));
+  });
+
+  test('networkTimeout (app.json) applies when a call gives no timeout', async () => {
+    const quick = createWxRuntime({ networkTimeout: { request: 120 } });
+    try {
+      const r = await wxCall(quick.wx.request, { url: `${server.url}/hold` }).result;
+      expect(r.res.errMsg).toBe('request:fail timeout');
+    } finally {
+      await quick.close();
+    }
+  });
+});
+
 describe('wx.request failures', () => {
   test('timeout → fail "request:fail timeout"', async () => {
     const r = await wxCall(rt.wx.request, { url: `${server.url}/hold`, timeout: 150 }).result;
