@@ -12,7 +12,7 @@ export interface SeenRequest {
   url: string;
   headers: http.IncomingHttpHeaders;
   rawHeaders: string[];
-  body: Buffer;
+  readonly body: Buffer;
   /** true once the whole body arrived; false when the connection broke before. */
   complete: boolean;
   /** Settles when the body ended or the connection broke. */
@@ -37,12 +37,16 @@ export async function startTestServer(handler: Handler): Promise<TestServer> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let resolveDone!: () => void;
+    let joined: Buffer | undefined;
     const s: SeenRequest = {
       method: req.method || '',
       url: req.url || '',
       headers: req.headers,
       rawHeaders: req.rawHeaders,
-      body: Buffer.alloc(0),
+      get body() {
+        if (!joined || joined.length !== chunks.reduce((n, c) => n + c.length, 0)) joined = Buffer.concat(chunks);
+        return joined;
+      },
       complete: false,
       done: new Promise<void>((r) => (resolveDone = r)),
     };
@@ -51,10 +55,7 @@ export async function startTestServer(handler: Handler): Promise<TestServer> {
       waiters.splice(waiters.indexOf(w), 1);
       w.resolve();
     }
-    req.on('data', (c: Buffer) => {
-      chunks.push(c);
-      s.body = Buffer.concat(chunks);
-    });
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       s.complete = true;
       resolveDone();
