@@ -5,7 +5,7 @@
  *
  * Progress patches are small and path-based (`items[2].percent` …) and throttled to at most 4 per second per file.
  */
-import { AppClient, PlatformAdapter, VODUpload, VODUploadInfo, VODUploadOptions } from 'mp-media-sdk';
+import { AppClient, PlatformAdapter, VODUpload, VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from 'mp-media-sdk';
 
 export type UploadMode = 'auth' | 'sts';
 
@@ -113,16 +113,16 @@ export class UploadViewModel {
   }
 
   /** UploadAuth mode: /api/vod/upload-video (refresh when videoId is known) or /upload-image; STS mode: /api/vod/sts. */
-  private getUploadAuth(info: VODUploadInfo): Promise<Record<string, unknown>> {
+  private getUploadAuth(info: VODUploadInfo): Promise<VODUploadAuthResult> {
     const app = this.o.appClient;
-    if (this.state.mode === 'sts') return app.call('POST', '/api/vod/sts', {});
+    if (this.state.mode === 'sts') return app.call<VODUploadAuthResult>('POST', '/api/vod/sts', {});
     if (info.isImage) {
       const ext = (/\.([a-z0-9]+)$/i.exec(info.file.name) || [])[1];
-      return app.call('POST', '/api/vod/upload-image', { imageType: 'default', imageExt: ext ? ext.toLowerCase() : undefined, title: info.file.name });
+      return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-image', { imageType: 'default', imageExt: ext ? ext.toLowerCase() : undefined, title: info.file.name });
     }
-    if (info.videoId) return app.call('POST', '/api/vod/upload-video', { videoId: info.videoId });
+    if (info.videoId) return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { videoId: info.videoId });
     const title = typeof info.videoInfo.Title === 'string' ? info.videoInfo.Title : info.file.name.replace(/\.[^.]*$/, '');
-    return app.call('POST', '/api/vod/upload-video', { title, fileName: info.file.name, fileSize: info.fileSize });
+    return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { title, fileName: info.file.name, fileSize: info.fileSize });
   }
 
   setMode(mode: UploadMode): void {
