@@ -91,6 +91,7 @@ export class UploadViewModel {
   /** Per file url: last progress patch time, and a pending trailing patch. */
   private readonly throttle = new Map<string, { last: number; timer?: unknown }>();
   private destroyed = false;
+  private configP: Promise<void> | undefined;
 
   constructor(o: UploadViewModelOptions) {
     this.o = o;
@@ -115,7 +116,7 @@ export class UploadViewModel {
   /** UploadAuth mode: /api/vod/upload-video (refresh when videoId is known) or /upload-image; STS mode: /api/vod/sts. */
   private getUploadAuth(info: VODUploadInfo): Promise<VODUploadAuthResult> {
     const app = this.o.appClient;
-    if (this.state.mode === 'sts') return app.call<VODUploadAuthResult>('POST', '/api/vod/sts', {});
+    if (this.state.mode === 'sts') return this.vodConfig().then(() => app.call<VODUploadAuthResult>('POST', '/api/vod/sts', {}));
     if (info.isImage) {
       const ext = (/\.([a-z0-9]+)$/i.exec(info.file.name) || [])[1];
       return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-image', { imageType: 'default', imageExt: ext ? ext.toLowerCase() : undefined, title: info.file.name });
@@ -123,6 +124,22 @@ export class UploadViewModel {
     if (info.videoId) return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { videoId: info.videoId });
     const title = typeof info.videoInfo.Title === 'string' ? info.videoInfo.Title : info.file.name.replace(/\.[^.]*$/, '');
     return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { title, fileName: info.file.name, fileSize: info.fileSize });
+  }
+
+  /** STS mode: the SDK calls VOD itself; with the local cloud the AppServer tells where VOD is. */
+  private vodConfig(): Promise<void> {
+    if (!this.configP) {
+      this.configP = this.o.appClient.call<{ region?: string; vodEndpoint?: string }>('GET', '/api/vod/config').then(
+        (c) => {
+          if (c.vodEndpoint) this.uploader.options.vodEndpoint = c.vodEndpoint;
+        },
+        (e) => {
+          this.configP = undefined;
+          throw e;
+        },
+      );
+    }
+    return this.configP;
   }
 
   setMode(mode: UploadMode): void {

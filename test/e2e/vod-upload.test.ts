@@ -299,6 +299,69 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     expect(initiates(rt, info)).toHaveLength(1);
   });
 
+  test('STS mode token expiry with getUploadAuth: renewed automatically (RefreshUploadVideo with the same VideoId), finished parts kept', async () => {
+    const rt = runtime();
+    const partSize = 100 * KB;
+    let app!: AppClient;
+    let stsCalls = 0;
+    let armed = true;
+    let expiring: Promise<unknown> | undefined;
+    const { up, run, app: a } = uploader(rt, {
+      partSize,
+      parallel: 2,
+      vodEndpoint: stack.cloud!.vod,
+      getUploadAuth: async () => {
+        stsCalls++;
+        return app.call<VODUploadAuthResult>('POST', '/api/vod/sts', {});
+      },
+      onUploadProgress: (info) => {
+        if (armed && partRequests(rt, info).filter((r) => r.status === 200).length >= 3) {
+          armed = false;
+          expiring = admin(stack.cloud!.oss, 'POST', '/_admin/credentials/expire', { mediaId: info.videoId });
+        }
+      },
+    });
+    app = a;
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'delay', ms: 15 } });
+    const p = rt.files.writeTempSized('sts-expiry.mp4', 12 * partSize, 12);
+    up.addFile({ url: p });
+    up.startUpload();
+    await run.done;
+    await expiring;
+    expect(run.failures()).toEqual([]);
+    expect(run.events.filter((e) => e[0] === 'onUploadTokenExpired')).toHaveLength(1);
+    expect(stsCalls).toBe(2);
+    const vodActions = rt.requests.filter((r) => r.url.startsWith(stack.cloud!.vod)).map((r) => /Action=(\w+)/.exec(r.url)?.[1]);
+    expect(vodActions).toEqual(['CreateUploadVideo', 'RefreshUploadVideo']);
+    const info = up.listFiles()[0];
+    const ok = partRequests(rt, info).filter((r) => r.status === 200).map((r) => partNumberOf(r.url));
+    expect(ok.sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(initiates(rt, info)).toHaveLength(1);
+    expect((await ossObject(info.bucket as string, info.object as string)).equals(source(rt, p))).toBe(true);
+  });
+
+  test('background: requests interrupted while the app is hidden wait for onAppShow and continue (no retry used up)', async () => {
+    const rt = runtime({ backgroundInterruptMs: 30 });
+    const partSize = 100 * KB;
+    let app!: AppClient;
+    const { up, run, app: a } = uploader(rt, { partSize, parallel: 2, retryCount: 0, getUploadAuth: authFromAppServer(() => app) });
+    app = a;
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'delay', ms: 60 } });
+    const p = rt.files.writeTempSized('background.mp4', 8 * partSize, 13);
+    up.addFile({ url: p });
+    up.startUpload();
+    while (partRequests(rt, up.listFiles()[0]).filter((r) => r.status === 200).length < 2) await new Promise((r) => setTimeout(r, 5));
+    rt.app.hide();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(up.listFiles()[0].state).toBe('Uploading');
+    rt.app.show();
+    await run.done;
+    expect(run.failures()).toEqual([]);
+    const info = up.listFiles()[0];
+    expect(rt.requests.some((r) => /interrupted/.test(String(r.error)))).toBe(true);
+    expect((await ossObject(info.bucket as string, info.object as string)).equals(source(rt, p))).toBe(true);
+  });
+
   test('stop / start and cancel: stop aborts in-flight parts and start continues keeping finished parts; cancel sends AbortMultipartUpload', async () => {
     const rt = runtime();
     const partSize = 100 * KB;

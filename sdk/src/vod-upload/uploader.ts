@@ -77,7 +77,6 @@ interface Normalized {
   retryDuration: number;
   timeout?: number;
   v4: boolean;
-  vodEndpoint?: string;
   checkpointTtl: number;
 }
 
@@ -187,7 +186,6 @@ export class VODUpload {
       retryDuration: num('retryDuration', options.retryDuration, 2, 0),
       timeout: options.timeout === undefined ? undefined : num('timeout', options.timeout, 0, 1),
       v4: options.signatureVersion === 'v4',
-      vodEndpoint: options.vodEndpoint,
       checkpointTtl: num('checkpointTtl', options.checkpointTtl, 7 * 24 * 3600 * 1000, 0),
     };
     this.store = new CheckpointStore(this.adapter.storage, () => this.adapter.now(), this.o.checkpointTtl, (m, ...a) => this.adapter.warn(m, ...a));
@@ -580,7 +578,8 @@ export class VODUpload {
     const region = info.region || this.o.region;
     const ctx = {
       adapter: this.adapter,
-      endpoint: this.o.vodEndpoint || `https://vod.${region}.aliyuncs.com`,
+      // read at call time: an app may learn its VOD endpoint after constructing the uploader
+      endpoint: this.options.vodEndpoint || `https://vod.${region}.aliyuncs.com`,
       sts: fs.sts as StsCredentials,
       now: () => this.now(),
       timeout: this.o.timeout,
