@@ -86,7 +86,7 @@ describe('devices and cloud-storage service', () => {
     expect(detail.data).toMatchObject({ status: 1, curOrderPkgType: 1, curOrderStorageDays: 7 });
     expect(detail.data!.playbackStartTime).toBeGreaterThan(now() - 7 * 86400 - 5);
     // The seed's callback style, with the multi-channel overload.
-    const seen = await new Promise<[number | undefined, unknown]>((resolve) => vas.getServiceDetailInfo(store.deviceId, 0, (json, err) => resolve([json && json.data!.status, err])));
+    const seen = await new Promise<[number | null | undefined, unknown]>((resolve) => vas.getServiceDetailInfo(store.deviceId, 0, (json, err) => resolve([json && json.data!.status, err])));
     expect(seen).toEqual([3, null]);
     expect((await vas.getServiceDetailInfo(garage.deviceId)).data).toMatchObject({ status: 2, playbackStartTime: 0 });
   });

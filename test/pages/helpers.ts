@@ -98,35 +98,36 @@ export async function startPageEnv(opts: { openid?: string } = {}): Promise<Page
   const stub = (globalThis as unknown as { wx?: Record<string, unknown> }).wx || {};
   runtime.install();
   const ui: UiLog = { toasts: [], modals: [], navigations: [], modalAnswer: 'confirm', pullDownStopped: 0 };
-  const call = (o: { success?: (r: unknown) => void; complete?: (r: unknown) => void }, res: unknown) => {
+  type Cb = { success?: (r: unknown) => void; complete?: (r: unknown) => void };
+  const call = (o: Cb, res: unknown) => {
     if (o && o.success) o.success(res);
     if (o && o.complete) o.complete(res);
   };
   const uiApis: Record<string, unknown> = {
-    showToast: (o: { title: string; icon?: string }) => {
+    showToast: (o: Cb & { title: string; icon?: string }) => {
       ui.toasts.push({ title: o.title, icon: o.icon });
       call(o, { errMsg: 'showToast:ok' });
     },
     hideToast: () => undefined,
     showLoading: (o: object) => call(o, { errMsg: 'showLoading:ok' }),
     hideLoading: () => undefined,
-    showModal: (o: { title?: string; content?: string }) => {
+    showModal: (o: Cb & { title?: string; content?: string }) => {
       ui.modals.push({ title: o.title, content: o.content });
       call(o, { confirm: ui.modalAnswer === 'confirm', cancel: ui.modalAnswer === 'cancel', errMsg: 'showModal:ok' });
     },
-    navigateTo: (o: { url: string }) => {
+    navigateTo: (o: Cb & { url: string }) => {
       ui.navigations.push({ api: 'navigateTo', url: o.url });
       call(o, { errMsg: 'navigateTo:ok' });
     },
-    redirectTo: (o: { url: string }) => {
+    redirectTo: (o: Cb & { url: string }) => {
       ui.navigations.push({ api: 'redirectTo', url: o.url });
       call(o, { errMsg: 'redirectTo:ok' });
     },
-    navigateBack: (o: { delta?: number } = {}) => {
+    navigateBack: (o: Cb & { delta?: number } = {}) => {
       ui.navigations.push({ api: 'navigateBack', delta: o.delta });
       call(o, { errMsg: 'navigateBack:ok' });
     },
-    switchTab: (o: { url: string }) => {
+    switchTab: (o: Cb & { url: string }) => {
       ui.navigations.push({ api: 'switchTab', url: o.url });
       call(o, { errMsg: 'switchTab:ok' });
     },
@@ -190,7 +191,12 @@ export interface RenderedPage {
 /** Loads pages/<name>/index from the demo, renders and attaches it, then runs onLoad(query) and onShow(). */
 export async function renderPage(pagePath: string, query: Record<string, string> = {}): Promise<RenderedPage> {
   const full = path.join(MINIPROGRAM_ROOT, pagePath);
-  const id = simulate.load(full, { rootPath: MINIPROGRAM_ROOT });
+  // simulate runs the page's JS with require(); jest caches modules, so a second render of the same page would not
+  // re-run Component(). A fresh module registry per render makes every render register the page anew.
+  let id = '';
+  jest.isolateModules(() => {
+    id = simulate.load(full, { rootPath: MINIPROGRAM_ROOT });
+  });
   const comp = simulate.render(id);
   const parent = document.createElement('parent-wrapper');
   comp.attach(parent);

@@ -123,12 +123,8 @@ describe('event list page', () => {
 });
 
 test('alarm list of an expired device: banner, and the empty state when only events with video are asked for', async () => {
-  // The page module was loaded above; a fresh module registry lets its Component() register again.
-  let pending!: Promise<RenderedPage>;
-  jest.isolateModules(() => {
-    pending = renderPage('pages/events/index', { deviceId: devices[3].deviceId, mode: 'alarm' });
-  });
-  const p = await pending;
+  // The page module was loaded above; renderPage registers it anew each time.
+  const p = await renderPage('pages/events/index', { deviceId: devices[3].deviceId, mode: 'alarm' });
   await p.until(() => !p.data().loading && p.data().banner.show);
   expect(p.data().title).toBe('告警列表');
   expect(p.query('.banner.expired')).toBeTruthy();

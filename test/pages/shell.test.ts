@@ -49,3 +49,15 @@ describe('demo shell', () => {
     expect(setAppServerOverride(env.stack.appServerUrl)).toBe(env.stack.appServerUrl);
   });
 });
+
+describe('renderPage', () => {
+  it('renders the same page twice in one test file (each render registers the page anew)', async () => {
+    const a = await renderPage('pages/player/index');
+    const b = await renderPage('pages/player/index');
+    expect(a.comp.dom).toBeTruthy();
+    expect(b.comp.dom).toBeTruthy();
+    expect(b.instance).not.toBe(a.instance);
+    a.unload();
+    b.unload();
+  });
+});

@@ -2,6 +2,9 @@ import { MediaKitError, PlatformErrorCode } from '../errors';
 import type { PlatformAdapter } from './types';
 import { createWxAdapter } from './wx';
 
+/** The host's global `wx`, declared locally so the SDK type-checks with or without WeChat's typings. */
+declare const wx: unknown;
+
 export * from './types';
 export * from './abort';
 export { Limiter } from './limiter';

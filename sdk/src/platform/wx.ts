@@ -16,6 +16,9 @@ import type {
   UploadFileOptions,
 } from './types';
 
+/** The host's global `wx`, declared locally so the SDK type-checks with or without WeChat's typings. */
+declare const wx: unknown;
+
 /** The parts of `wx` the SDK uses, typed structurally so Taro and test runtimes fit. */
 export interface WxLike {
   request(o: any): any;
