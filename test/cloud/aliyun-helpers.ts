@@ -86,7 +86,7 @@ export async function signedFetch(
   ].join('&');
   const url = `${c.oss}/${bucket}/${opts.key ? opts.key.split('/').map(encodeURIComponent).join('/') : ''}${qs ? `?${qs}` : ''}`;
   // a Buffer body: fetch adds no Content-Type of its own (a string body would get text/plain, breaking the signature)
-  const reqBody = typeof opts.body === 'string' ? Buffer.from(opts.body) : opts.body;
+  const reqBody = opts.body === undefined ? undefined : new Uint8Array(typeof opts.body === 'string' ? Buffer.from(opts.body) : opts.body);
   const res = await fetch(url, { method: opts.method, headers: { ...headers, authorization }, body: reqBody });
   const body = Buffer.from(await res.arrayBuffer());
   return { status: res.status, headers: res.headers, text: body.toString('utf8'), body };

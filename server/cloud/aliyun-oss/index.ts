@@ -353,9 +353,6 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         reply.header('Server', 'AliyunOSS');
         reply.header('Access-Control-Allow-Origin', '*');
         reply.header('Access-Control-Expose-Headers', 'ETag, x-oss-request-id, x-oss-hash-crc64ecma, x-oss-ec, x-oss-server-time, Content-Range');
-        req.raw.on('data', (c: Buffer) => {
-          info.bytesIn += c.length;
-        });
         try {
           const h = normalizeHeaders(req);
           const q = parseRawQuery(req.url);
@@ -484,6 +481,7 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         if (h['x-oss-forbid-overwrite'] === 'true' && store.getObject(bucket, key)) throw fileExists();
         const wantSha = /^[0-9a-f]{64}$/.test(h['x-oss-content-sha256'] || '');
         const { tmp, body } = await store.receive(req.raw, MAX_OBJECT_SIZE, wantSha);
+        info.bytesIn = body.size;
         await checkBodyDigests(tmp, body, h);
         const meta: ObjectMeta = {
           bucket,
@@ -499,8 +497,7 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         };
         await store.commitObject(tmp, meta);
         emitCreated(meta);
-        void info;
-        return reply
+                return reply
           .status(200)
           .header('ETag', meta.etag)
           .header('x-oss-hash-crc64ecma', meta.crc64)
@@ -532,11 +529,11 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         }
         const wantSha = /^[0-9a-f]{64}$/.test(h['x-oss-content-sha256'] || '');
         const { tmp, body } = await store.receive(req.raw, MAX_OBJECT_SIZE, wantSha);
+        info.bytesIn = body.size;
         await checkBodyDigests(tmp, body, h);
         const part: PartMeta = { partNumber: n, size: body.size, etag: quotedMd5(body.md5), crc64: body.crc64, lastModified: ctx.now() };
         await store.commitPart(u, tmp, part);
-        void info;
-        return reply.status(200).header('ETag', part.etag).header('x-oss-hash-crc64ecma', part.crc64).header('Content-MD5', body.md5.toString('base64')).send();
+                return reply.status(200).header('ETag', part.etag).header('x-oss-hash-crc64ecma', part.crc64).header('Content-MD5', body.md5.toString('base64')).send();
       }
 
       async function complete(req: FastifyRequest, reply: FastifyReply, bucket: string, key: string, h: Record<string, string>, q: Query, pathStyle: boolean, host: string) {
@@ -806,6 +803,7 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
               authorize(principal, 'PostObject', bucket, key);
               if ((await applyFault(req, reply, info, part.file)) === 'hijacked') return reply;
               const { tmp, body } = await store.receive(part.file, MAX_OBJECT_SIZE);
+              info.bytesIn = body.size;
               if (part.file.truncated) {
                 await store.discard(tmp);
                 throw new OssError(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size.', [], '0006-00000003');

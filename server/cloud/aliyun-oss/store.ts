@@ -1,7 +1,9 @@
 /**
  * The OSS emulator's disk store: objects and multipart uploads under the provider's data dir.
  *
- *   objects/<bucket>/<sha1(key)>.data + .json    object bytes + metadata (file names never derive from the key text)
+ *   objects/<bucket>/<sha1(key)>.json             object metadata (file names never derive from the key text)
+ *   objects/<bucket>/<sha1(key)>.<v>.data         a PutObject/PostObject object's bytes
+ *   objects/<bucket>/<sha1(key)>.<v>.parts/       a multipart object: its part files, moved there by Complete
  *   uploads/<uploadId>/upload.json               an in-progress multipart upload
  *   uploads/<uploadId>/part-<n> + part-<n>.json  its parts
  *   completed/<uploadId>.json                    finished uploads (idempotent re-Complete)
@@ -9,7 +11,7 @@
  * Bodies are streamed to disk while MD5 and CRC-64 are computed; nothing is buffered whole.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, TransformCallback, Readable } from 'node:stream';
@@ -30,6 +32,11 @@ export interface ObjectMeta {
   /** The x-oss-notification header / form field the writer sent (base64 of the VOD paramData). */
   notification?: string;
   uploadId?: string;
+  /**
+   * Where the bytes are, relative to objects/<bucket>/: one file, or (multipart objects) the upload's part files
+   * in order, so Complete moves files instead of copying the object.
+   */
+  storage?: { file: string } | { dir: string; segments: Array<{ name: string; size: number }> };
 }
 
 export interface PartMeta {
@@ -121,7 +128,7 @@ export class OssStore {
         if (!f.endsWith('.json')) continue;
         try {
           const m = JSON.parse(readFileSync(path.join(objRoot, bucket, f), 'utf8')) as ObjectMeta;
-          if (existsSync(this.dataPath(m.bucket, m.key))) this.objects.set(`${m.bucket}\n${m.key}`, m);
+          if (m.storage && existsSync(path.join(objRoot, bucket, 'file' in m.storage ? m.storage.file : m.storage.dir))) this.objects.set(`${m.bucket}\n${m.key}`, m);
         } catch {
           /* skip a torn file */
         }
@@ -154,8 +161,16 @@ export class OssStore {
     }
   }
 
-  dataPath(bucket: string, key: string): string {
-    return path.join(this.dir, 'objects', bucket, `${keyFile(key)}.data`);
+  private bucketDir(bucket: string): string {
+    return path.join(this.dir, 'objects', bucket);
+  }
+
+  private metaPath(bucket: string, key: string): string {
+    return path.join(this.bucketDir(bucket), `${keyFile(key)}.json`);
+  }
+
+  private newStorageName(key: string, suffix: string): string {
+    return `${keyFile(key)}.${Date.now().toString(36)}${randomBytes(4).toString('hex')}.${suffix}`;
   }
 
   private tmpPath(): string {
@@ -188,30 +203,54 @@ export class OssStore {
     return all.sort((a, b) => (a.bucket === b.bucket ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : a.bucket < b.bucket ? -1 : 1));
   }
 
+  /** Make `tmp` the object's bytes (PutObject / PostObject). */
   async commitObject(tmp: string, meta: ObjectMeta): Promise<void> {
-    mkdirSync(path.join(this.dir, 'objects', meta.bucket), { recursive: true });
-    await rename(tmp, this.dataPath(meta.bucket, meta.key));
-    writeJson(this.dataPath(meta.bucket, meta.key).replace(/\.data$/, '.json'), meta);
+    mkdirSync(this.bucketDir(meta.bucket), { recursive: true });
+    const file = this.newStorageName(meta.key, 'data');
+    await rename(tmp, path.join(this.bucketDir(meta.bucket), file));
+    this.install({ ...meta, storage: { file } });
+  }
+
+  /** Record the new version and drop the bytes of the one it replaces. */
+  private install(meta: ObjectMeta): void {
+    const old = this.objects.get(`${meta.bucket}\n${meta.key}`);
+    writeJson(this.metaPath(meta.bucket, meta.key), meta);
     this.objects.set(`${meta.bucket}\n${meta.key}`, meta);
+    if (old) this.removeStorage(old);
+  }
+
+  private removeStorage(m: ObjectMeta): void {
+    if (!m.storage) return;
+    const target = path.join(this.bucketDir(m.bucket), 'file' in m.storage ? m.storage.file : m.storage.dir);
+    rmSync(target, { recursive: true, force: true });
   }
 
   deleteObject(bucket: string, key: string): boolean {
     const m = this.objects.get(`${bucket}\n${key}`);
     if (!m) return false;
     this.objects.delete(`${bucket}\n${key}`);
-    const p = this.dataPath(bucket, key);
-    for (const f of [p, p.replace(/\.data$/, '.json')]) {
-      try {
-        unlinkSync(f);
-      } catch {
-        /* already gone */
-      }
-    }
+    rmSync(this.metaPath(bucket, key), { force: true });
+    this.removeStorage(m);
     return true;
   }
 
-  readObject(meta: ObjectMeta, start?: number, end?: number): Readable {
-    return createReadStream(this.dataPath(meta.bucket, meta.key), start === undefined ? undefined : { start, end });
+  /** The object's bytes [start, end] (inclusive; whole object by default), streamed across part files if needed. */
+  readObject(meta: ObjectMeta, start = 0, end = meta.size - 1): Readable {
+    const st = meta.storage;
+    if (!st) throw new Error('object has no storage');
+    const base = this.bucketDir(meta.bucket);
+    if ('file' in st) return createReadStream(path.join(base, st.file), { start, end });
+    const pieces: Array<{ file: string; start: number; end: number }> = [];
+    let offset = 0;
+    for (const seg of st.segments) {
+      const segEnd = offset + seg.size - 1;
+      if (seg.size > 0 && segEnd >= start && offset <= end) pieces.push({ file: path.join(base, st.dir, seg.name), start: Math.max(0, start - offset), end: Math.min(seg.size - 1, end - offset) });
+      offset += seg.size;
+    }
+    async function* gen() {
+      for (const p of pieces) for await (const chunk of createReadStream(p.file, { start: p.start, end: p.end, highWaterMark: 256 * 1024 })) yield chunk as Buffer;
+    }
+    return Readable.from(gen(), { objectMode: false });
   }
 
   // ---- multipart
@@ -259,21 +298,18 @@ export class OssStore {
     return true;
   }
 
-  /** Concatenate the chosen parts into the object (streamed), record the completion, drop the upload. */
+  /** Move the chosen parts into the object (no copy), record the completion, drop the upload. */
   async completeUpload(u: UploadMeta, parts: PartMeta[], now: number): Promise<{ meta: ObjectMeta; completed: CompletedUpload }> {
-    const tmp = this.tmpPath();
-    const out = createWriteStream(tmp);
+    mkdirSync(this.bucketDir(u.bucket), { recursive: true });
+    const dir = this.newStorageName(u.key, 'parts');
+    const abs = path.join(this.bucketDir(u.bucket), dir);
+    mkdirSync(abs);
     try {
-      for (const p of parts) {
-        await pipeline(createReadStream(this.partPath(u.uploadId, p.partNumber)), out, { end: false });
-      }
-      await new Promise<void>((resolve, reject) => {
-        out.on('error', reject);
-        out.end(resolve);
-      });
+      for (const p of parts) await rename(this.partPath(u.uploadId, p.partNumber), path.join(abs, `part-${p.partNumber}`));
     } catch (e) {
-      out.destroy();
-      await this.discard(tmp);
+      // put back what was moved, so the upload stays completable
+      for (const p of parts) await rename(path.join(abs, `part-${p.partNumber}`), this.partPath(u.uploadId, p.partNumber)).catch(() => undefined);
+      rmSync(abs, { recursive: true, force: true });
       throw e;
     }
     const md5s = Buffer.concat(parts.map((p) => Buffer.from(p.etag.replace(/"/g, ''), 'hex')));
@@ -296,8 +332,9 @@ export class OssStore {
       meta: u.meta,
       notification: u.notification,
       uploadId: u.uploadId,
+      storage: { dir, segments: parts.map((p) => ({ name: `part-${p.partNumber}`, size: p.size })) },
     };
-    await this.commitObject(tmp, meta);
+    this.install(meta);
     const completed: CompletedUpload = {
       uploadId: u.uploadId,
       bucket: u.bucket,
