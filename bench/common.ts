@@ -1,0 +1,110 @@
+/**
+ * Shared bench helpers: the dev stack in its own Node process (so the servers do not share the client's event loop
+ * or heap), a Node wx runtime + our wx adapter + a logged-in AppClient, and a VODUpload run to completion.
+ */
+import { spawn, ChildProcess } from 'node:child_process';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { AppClient, createWxAdapter, VODUpload } from '../sdk/src';
+import type { VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from '../sdk/src';
+import { createWxRuntime, WxRuntime, WxRuntimeOptions } from '../test/harness/wx-runtime';
+
+export const MiB = 1024 * 1024;
+
+export interface BenchStack {
+  appServerUrl: string;
+  cloud: { wechat: string; oss: string; vod: string; sts: string };
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export function startStack(): Promise<BenchStack> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'stack-child.ts')], {
+      cwd: path.resolve(__dirname, '..'),
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      const info = JSON.parse(out.slice(0, nl));
+      resolve({
+        ...info,
+        async close() {
+          if (child.exitCode === null) {
+            child.stdin!.end();
+            const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+            await exited;
+            clearTimeout(t);
+          }
+        },
+      });
+    });
+    child.on('exit', (code) => {
+      if (!out.includes('\n')) reject(new Error(`stack-child exited with ${code}`));
+    });
+  });
+}
+
+export interface Client {
+  rt: WxRuntime;
+  app: AppClient;
+  close(): Promise<void>;
+}
+
+export function client(stack: BenchStack, opts: WxRuntimeOptions = {}): Client {
+  const rt = createWxRuntime({ wechatUrl: stack.cloud.wechat, openid: 'obench', ...opts });
+  const app = new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(rt.wx) });
+  return { rt, app, close: () => rt.close() };
+}
+
+/** getUploadAuth through the AppServer (create, or refresh when the file already has a VideoId). */
+export function authVia(app: AppClient) {
+  return (info: VODUploadInfo): Promise<VODUploadAuthResult> =>
+    info.videoId
+      ? app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { videoId: info.videoId })
+      : app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { title: info.file.name, fileName: info.file.name, fileSize: info.fileSize });
+}
+
+/** Upload one file with VODUpload; resolves with its uploadInfo at onUploadEnd (rejects on a failure). */
+export function uploadOnce(c: Client, wxPath: string, opts: Partial<VODUploadOptions>): { up: VODUpload; done: Promise<VODUploadInfo> } {
+  let up!: VODUpload;
+  const done = new Promise<VODUploadInfo>((resolve, reject) => {
+    let failure: Error | undefined;
+    up = new VODUpload({
+      userId: 'bench',
+      adapter: createWxAdapter(c.rt.wx),
+      getUploadAuth: authVia(c.app),
+      onUploadFailed: (_i, code, message) => (failure = new Error(`${code}: ${message}`)),
+      onUploadEnd: () => (failure ? reject(failure) : resolve(up.listFiles()[0])),
+      ...opts,
+    });
+    up.addFile({ url: wxPath });
+    up.startUpload();
+  });
+  return { up, done };
+}
+
+/** A temp file of `size` pseudo-random bytes (written 1 MiB at a time, each MiB different); returns its wx path. */
+export function tempFile(rt: WxRuntime, name: string, size: number): string {
+  const wxPath = `http://tmp/${name}`;
+  const fd = openSync(rt.files.realPath(wxPath), 'w');
+  const block = randomBytes(MiB);
+  try {
+    for (let off = 0, i = 0; off < size; off += MiB, i++) {
+      block.writeUInt32LE(i, (i * 4096) % (MiB - 4));
+      writeSync(fd, block, 0, Math.min(MiB, size - off));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return wxPath;
+}
+
+export function fmtMiB(bytes: number): string {
+  return `${(bytes / MiB).toFixed(1)} MiB`;
+}
