@@ -519,6 +519,32 @@ describe('admin API: injected faults and the request log', () => {
     expect(log.requests.find((e: { key: string }) => e.key === 'fidelity/delayed.bin')).toMatchObject({ bytesIn: data.length, fault: expect.stringMatching(/delay$/) });
   });
 
+  it('an upload aborted while a part is still streaming in: that part answers NoSuchUpload and nothing is left behind', async () => {
+    const http = await import('node:http');
+    const { ossV1Authorization: sign, formatOssV1Date: date } = await import('../../sdk/src/aliyun');
+    const client = ossClient(c);
+    const key = 'fidelity/abort-race.bin';
+    const { uploadId } = await client.initMultipartUpload(key);
+    const headers: Record<string, string> = { 'x-oss-date': date(Date.now()), 'content-type': 'application/octet-stream' };
+    const { authorization } = sign(AK, SK, { method: 'PUT', bucket: c.bucket, key, headers, subResources: { partNumber: '1', uploadId } });
+    const half = patterned(64 * 1024, 1);
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: portOf(c.oss), method: 'PUT', path: `/${c.bucket}/${key}?partNumber=1&uploadId=${uploadId}`, headers: { ...headers, authorization, 'content-length': String(half.length * 2) }, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode || 0, text }));
+      });
+      req.on('error', reject);
+      req.write(half);
+      // abort while the body is incomplete (the server is receiving it), then send the rest
+      client.abortMultipartUpload(key, uploadId).then(() => req.end(half), reject);
+    });
+    const r = await answer;
+    expect([r.status, xml.parse(r.text).Error.Code]).toEqual([404, 'NoSuchUpload']);
+    const uploads = await admin(c.oss, 'GET', '/_admin/uploads');
+    expect(uploads.uploads.filter((u: { uploadId: string }) => u.uploadId === uploadId)).toEqual([]);
+  });
+
   it('rejects malformed fault rules with a clear error', async () => {
     const res = await fetch(`${c.oss}/_admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ op: 'Nope', action: { type: 'status', status: 500 } }) });
     expect(res.status).toBe(400);

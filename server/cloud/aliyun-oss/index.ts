@@ -7,7 +7,7 @@
  * virtual-hosted `{bucket}.oss-{region}.aliyuncs.com` otherwise (what ali-oss sends as Host for IP endpoints, and what
  * the Node wx runtime's host mapping keeps). The signed resource is `/{bucket}/{key}` either way.
  */
-import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
@@ -160,11 +160,8 @@ async function readSmallBody(stream: Readable, limit: number): Promise<Buffer> {
 async function drain(stream: Readable): Promise<void> {
   if (stream.readableEnded || stream.destroyed) return;
   stream.resume();
-  try {
-    await once(stream, 'end');
-  } catch {
-    /* the client went away */
-  }
+  // resolves on end, rejects on error / premature close (a client that went away): either way we are done
+  await finished(stream).catch(() => undefined);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
@@ -532,7 +529,12 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         info.bytesIn = body.size;
         await checkBodyDigests(tmp, body, h);
         const part: PartMeta = { partNumber: n, size: body.size, etag: quotedMd5(body.md5), crc64: body.crc64, lastModified: ctx.now() };
-        await store.commitPart(u, tmp, part);
+        try {
+          await store.commitPart(u, tmp, part);
+        } catch (e) {
+          if ((e as { code?: string }).code === 'NoSuchUpload') throw E.noSuchUpload(u.uploadId);
+          throw e;
+        }
                 return reply.status(200).header('ETag', part.etag).header('x-oss-hash-crc64ecma', part.crc64).header('Content-MD5', body.md5.toString('base64')).send();
       }
 

@@ -287,8 +287,15 @@ export class OssStore {
       await this.discard(tmp);
       throw Object.assign(new Error('upload gone'), { code: 'NoSuchUpload' });
     }
-    await rename(tmp, this.partPath(u.uploadId, part.partNumber));
-    writeJson(`${this.partPath(u.uploadId, part.partNumber)}.json`, part);
+    try {
+      await rename(tmp, this.partPath(u.uploadId, part.partNumber));
+      writeJson(`${this.partPath(u.uploadId, part.partNumber)}.json`, part);
+    } catch (e) {
+      // aborted or completed while this part was in flight
+      await this.discard(tmp);
+      if ((e as { code?: string }).code === 'ENOENT' || !this.uploads.has(u.uploadId)) throw Object.assign(new Error('upload gone'), { code: 'NoSuchUpload' });
+      throw e;
+    }
     u.parts[part.partNumber] = part;
   }
 
