@@ -77,7 +77,6 @@ export class AliyunShared {
   private readonly temps = new Map<string, TempCredential>();
   readonly buckets = new Map<string, BucketInfo>();
   private readonly file: string;
-  private saveTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly rootDataDir: string) {
     const dir = path.join(rootDataDir, 'aliyun-common');
