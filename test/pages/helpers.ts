@@ -172,6 +172,8 @@ export async function startPageEnv(opts: { openid?: string } = {}): Promise<Page
 }
 
 export interface RenderedPage {
+  /** The registered page definition; pass it as `sameModuleAs` to open a second instance of the same page module. */
+  componentId: string;
   comp: any;
   instance: any;
   data(): any;
@@ -189,14 +191,17 @@ export interface RenderedPage {
 }
 
 /** Loads pages/<name>/index from the demo, renders and attaches it, then runs onLoad(query) and onShow(). */
-export async function renderPage(pagePath: string, query: Record<string, string> = {}): Promise<RenderedPage> {
+export async function renderPage(pagePath: string, query: Record<string, string> = {}, opts: { sameModuleAs?: RenderedPage } = {}): Promise<RenderedPage> {
   const full = path.join(MINIPROGRAM_ROOT, pagePath);
   // simulate runs the page's JS with require(); jest caches modules, so a second render of the same page would not
-  // re-run Component(). A fresh module registry per render makes every render register the page anew.
-  let id = '';
-  jest.isolateModules(() => {
-    id = simulate.load(full, { rootPath: MINIPROGRAM_ROOT });
-  });
+  // re-run Component(). A fresh module registry per render makes every render register the page anew — unless the
+  // test wants what WeChat does when a page is opened twice: two instances of ONE module evaluation (sameModuleAs).
+  let id = opts.sameModuleAs ? opts.sameModuleAs.componentId : '';
+  if (!id) {
+    jest.isolateModules(() => {
+      id = simulate.load(full, { rootPath: MINIPROGRAM_ROOT });
+    });
+  }
   const comp = simulate.render(id);
   const parent = document.createElement('parent-wrapper');
   comp.attach(parent);
@@ -209,6 +214,7 @@ export async function renderPage(pagePath: string, query: Record<string, string>
     return el;
   };
   const page: RenderedPage = {
+    componentId: id,
     comp,
     instance,
     data: () => comp.data,

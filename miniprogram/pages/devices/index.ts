@@ -4,8 +4,7 @@
  */
 import { getAppClient } from '../../services/app';
 import { DevicesViewModel } from '../../viewmodels/iot-devices';
-
-let vm: DevicesViewModel | undefined;
+import { bindVm, unbindVm, vmOf } from '../../utils/vm';
 
 function index(e: WechatMiniprogram.BaseEvent): number {
   return Number(e.currentTarget.dataset.index);
@@ -19,27 +18,32 @@ Component({
   data: { loading: false, error: '', empty: false, devices: [] as unknown[] },
   methods: {
     onLoad() {
-      vm = new DevicesViewModel({ appClient: getAppClient(), onChange: (patch) => this.setData(patch) });
+      const vm = bindVm(this, new DevicesViewModel({ appClient: getAppClient(), onChange: (patch) => this.setData(patch) }));
       this.setData({ ...vm.state });
       return vm.load();
     },
     onUnload() {
-      vm = undefined;
+      unbindVm(this);
     },
     async onPullDownRefresh() {
+      const vm = vmOf<DevicesViewModel>(this);
       if (vm) await vm.load();
       wx.stopPullDownRefresh();
     },
     onRetry() {
+      const vm = vmOf<DevicesViewModel>(this);
       if (vm) return vm.load();
     },
     onOpenEvents(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<DevicesViewModel>(this);
       if (vm) go(vm.eventsUrl(index(e)));
     },
     onOpenAlarms(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<DevicesViewModel>(this);
       if (vm) go(vm.eventsUrl(index(e), 'alarm'));
     },
     onOpenDevice(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<DevicesViewModel>(this);
       if (vm) go(vm.deviceUrl(index(e)));
     },
   },

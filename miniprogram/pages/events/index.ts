@@ -5,8 +5,7 @@
  */
 import { getAppClient } from '../../services/app';
 import { EventsViewModel } from '../../viewmodels/iot-events';
-
-let vm: EventsViewModel | undefined;
+import { bindVm, unbindVm, vmOf } from '../../utils/vm';
 
 function pos(e: WechatMiniprogram.BaseEvent): [number, number] {
   return [Number(e.currentTarget.dataset.g), Number(e.currentTarget.dataset.i)];
@@ -16,46 +15,54 @@ Component({
   data: { groups: [] as unknown[], chips: [] as unknown[], dayLabels: [] as string[], dayIndex: 0, banner: { show: false } },
   methods: {
     onLoad(query: Record<string, string | undefined>) {
-      vm = new EventsViewModel({
+      const vm = bindVm(this, new EventsViewModel({
         appClient: getAppClient(),
         deviceId: query.deviceId || '',
         mode: query.mode === 'alarm' ? 'alarm' : 'all',
         onChange: (patch) => this.setData(patch),
-      });
+      }));
       this.setData({ ...vm.state });
       const name = query.name ? decodeURIComponent(query.name) : '';
       wx.setNavigationBarTitle({ title: name ? `${name} · ${vm.state.title}` : vm.state.title });
       return vm.init();
     },
     onUnload() {
-      vm = undefined;
+      unbindVm(this);
     },
     async onPullDownRefresh() {
+      const vm = vmOf<EventsViewModel>(this);
       if (vm) await vm.refresh();
       wx.stopPullDownRefresh();
     },
     onReachBottom() {
+      const vm = vmOf<EventsViewModel>(this);
       if (vm) return vm.loadMore();
     },
     onChip(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<EventsViewModel>(this);
       if (vm) return vm.toggleChip(String(e.currentTarget.dataset.key));
     },
     onPickDay(e: WechatMiniprogram.PickerChange) {
+      const vm = vmOf<EventsViewModel>(this);
       if (vm) return vm.pickDay(Number(e.detail.value));
     },
     onToggleSelecting() {
+      const vm = vmOf<EventsViewModel>(this);
       if (vm) vm.toggleSelecting();
     },
     onTapEvent(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<EventsViewModel>(this);
       if (!vm) return;
       const [g, i] = pos(e);
       if (vm.state.selecting) vm.toggleSelect(g, i);
       else wx.navigateTo({ url: vm.detailUrl(g, i) });
     },
     onThumbError(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<EventsViewModel>(this);
       if (vm) vm.thumbFailed(...pos(e));
     },
     onDelete() {
+      const vm = vmOf<EventsViewModel>(this);
       const model = vm;
       if (!model || !model.state.selectedCount) return;
       return new Promise<void>((resolve) => {
