@@ -173,6 +173,9 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
       expectProgressSane(run.progress.get(info.file.name));
       const video = await app.call<Record<string, any>>('GET', `/api/vod/videos/${info.videoId}`);
       expect(JSON.stringify(video)).toContain('UploadSucc');
+      // paramData carried UserData → x-oss-notification (base64 paramData) reached OSS and VOD recorded it
+      const record = await admin<{ notification?: string }>(stack.cloud!.vod, 'GET', `/_admin/videos/${info.videoId}`);
+      expect(Buffer.from(String(record.notification), 'base64').toString()).toBe(JSON.stringify({ Vod: { Title: 'sized', UserData: { n: 1 } } }));
     }
     // transport: PostObject through uploadFile for ≤ partSize, multipart through request PUT for the rest
     const posts = rt.requests.filter((r) => r.api === 'uploadFile');
@@ -214,6 +217,29 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     expect(Buffer.compare(got.content as Buffer, source(rt, p))).toBe(0);
     expect(partRequests(rt, info)).toHaveLength(30);
     expectProgressSane(run.progress.get('big30.mp4'));
+  });
+
+  test('a real-style endpoint (https://oss-cn-shanghai.aliyuncs.com, via addFile override) is addressed virtual-hosted, V1 and V4, with the signature over /bucket/key', async () => {
+    const rt = runtime({ hostMap: { '*.aliyuncs.com': stack.cloud!.oss } });
+    for (const signatureVersion of ['v1', 'v4'] as const) {
+      let app!: AppClient;
+      const { up, run, app: a } = uploader(rt, { partSize: 100 * KB, signatureVersion, getUploadAuth: authFromAppServer(() => app) });
+      app = a;
+      const small = rt.files.writeTempSized(`vh-small-${signatureVersion}.mp4`, 20 * KB, 40);
+      const big = rt.files.writeTempSized(`vh-big-${signatureVersion}.mp4`, 350 * KB, 41);
+      up.addFile({ url: small }, 'https://oss-cn-shanghai.aliyuncs.com');
+      up.addFile({ url: big }, 'https://oss-cn-shanghai.aliyuncs.com');
+      up.startUpload();
+      await run.done;
+      expect(run.failures()).toEqual([]);
+      for (const [info, p] of up.listFiles().map((i, k) => [i, [small, big][k]] as const)) {
+        expect(info.endpoint).toBe('https://oss-cn-shanghai.aliyuncs.com');
+        expect((await ossObject(info.bucket as string, info.object as string)).equals(source(rt, p))).toBe(true);
+        const hosts = rt.requests.filter((r) => r.url.includes(`/${info.object}`) || (r.api === 'uploadFile' && r.url.includes(info.bucket as string)));
+        expect(hosts.length).toBeGreaterThan(0);
+        for (const r of hosts) expect(r.url.startsWith(`https://${info.bucket}.oss-cn-shanghai.aliyuncs.com/`)).toBe(true);
+      }
+    }
   });
 
   test('images: UploadAuth mode (/api/vod/upload-image) and STS mode (CreateUploadImage) keep ImageId / ImageURL', async () => {
