@@ -325,7 +325,7 @@ describe('video-info APIs', () => {
   });
 
   test('get-video-msg errors: bad sign, old ptime, unknown user, blank / unknown vid', async () => {
-    const call = async (params: Record<string, string | number>, secret = dev.secretKey, user: string = dev.userId) => {
+    const call = async (params: Record<string, string | number>, secret: string = dev.secretKey, user: string = dev.userId) => {
       const res = await fetch(`${base}/v2/video/${user}/get-video-msg?${new URLSearchParams(polyvSignedForm(params, secret, 'sha1'))}`);
       return { http: res.status, body: await res.json() };
     };

@@ -148,12 +148,13 @@ describe('Polyv playback end to end (wx runtime → AppServer → local Polyv cl
 
   test('recover() after a <video> error: a fresh token round trip, the key opens again, resume at the position', async () => {
     const player = newPlayer();
-    await player.load(samples[1].videoId);
+    const src0 = (await player.load(samples[1].videoId)).src;
     const tokenCalls = () => rt.requests.filter((r) => r.url.endsWith('/api/polyv/play')).length;
     const before = tokenCalls();
     const s = await player.recover(4.5, 'MEDIA_ERR_SRC_NOT_SUPPORTED');
     expect(tokenCalls()).toBe(before + 1);
     expect(s).toMatchObject({ reason: 'recover', initialTime: 4.5 });
+    expect(s.src).not.toBe(src0); // same token from Polyv's reuse rule, but a new pid: <video> reloads
     const keyUri = parsePlaylist((await getText(s.src)).text)[0].keyUri;
     expect((await getBytes(keyUri)).status).toBe(200);
     await expect(player.recover(4.5)).rejects.toMatchObject({ code: PolyvErrorCode.PlaybackFailed });

@@ -186,6 +186,7 @@ describe('PolyvPlayer', () => {
     expect(server.calls[1].body).toEqual({ videoId: VID, refresh: true });
     expect(r).toMatchObject({ reason: 'recover', initialTime: 11, src: expect.stringContaining('token=tok-new') });
     expect(sources.map((s) => s.reason)).toEqual(['load', 'recover']);
+    expect(sources[1].src).toContain('pid=pid-2'); // a new play session: the src changes even with the same token
     await expect(player.recover(11, 'MEDIA_ERR_NETWORK')).rejects.toMatchObject({ code: PolyvErrorCode.PlaybackFailed, details: expect.objectContaining({ errMsg: 'MEDIA_ERR_NETWORK' }) });
     expect(errors.map((e) => e.code)).toEqual([PolyvErrorCode.PlaybackFailed]);
     expect(server.calls).toHaveLength(2); // no loop

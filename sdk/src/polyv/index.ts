@@ -317,8 +317,9 @@ export class PolyvPlayer {
     }
     const info = await this.inflight;
     const before = this.current!;
-    // Keep the pid of the play session; definitions may have changed (rare) — clamp the index.
-    this.playInfo = { ...info, pid: loaded.pid };
+    // Keep the pid of the play session, except in a recovery: the new pid makes the src differ even when Polyv gave
+    // the same token back, so `<video>` really reloads. Definitions may have changed (rare): clamp the index.
+    this.playInfo = { ...info, pid: opts.reason === 'recover' ? info.pid : loaded.pid };
     const index = Math.min(before.definitionIndex, Math.max(0, info.definitions.length - 1));
     const next = this.build(this.playInfo, index, this.position, opts.reason || 'refresh');
     this.schedule();
