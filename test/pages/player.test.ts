@@ -12,9 +12,6 @@ beforeAll(async () => {
   env = await startPageEnv();
 });
 afterAll(() => env.close());
-// miniprogram-simulate runs a page's script with require() and expects a fresh evaluation each time (it deletes the
-// require cache, which jest's registry ignores): reset the registry so every renderPage re-runs Component().
-beforeEach(() => jest.resetModules());
 afterEach(() => {
   if (page) page.unload();
   page = undefined;
@@ -91,6 +88,25 @@ describe('player page', () => {
     await p.tap('.retry');
     await p.until(() => p.data().status === 'ready');
     expect(p.data().initialTime).toBe(2);
+  });
+
+  test('two instances of one page module keep their own view-models', async () => {
+    const res = await env.appClient.call<{ samples: Array<{ videoId: string; title: string; playable: boolean }> }>('GET', '/api/polyv/samples');
+    const [a, b] = res.samples.filter((s) => s.playable);
+    page = await renderPage('pages/player/index', { vid: a.videoId });
+    const first = page;
+    await first.until(() => first.data().status === 'ready');
+    const second = await renderPage('pages/player/index', { vid: b.videoId }, { sameModuleAs: first });
+    try {
+      await second.until(() => second.data().status === 'ready');
+      await first.dispatch('.definition-picker', 'change', { value: '1' });
+      await first.until(() => first.data().definitionIndex === 1);
+      expect(first.data().title).toBe(a.title);
+      expect(second.data().title).toBe(b.title);
+      expect(second.data().definitionIndex).toBe(0);
+    } finally {
+      second.unload();
+    }
   });
 
   test('bad vids: empty → hint, unknown → "找不到", still encoding → not playable; each with a retry button', async () => {

@@ -5,44 +5,54 @@
  */
 import { getAdapter, getAppClient } from '../../services/app';
 import { PlayerViewModel } from '../../viewmodels/player';
-
-let vm: PlayerViewModel | undefined;
+import { bindVm, unbindVm, vmOf } from '../../utils/vm';
 
 Component({
   data: {} as Record<string, unknown>,
   methods: {
     onLoad(query: Record<string, string | undefined> = {}) {
-      if (vm) vm.destroy();
-      vm = new PlayerViewModel({ appClient: getAppClient(), adapter: getAdapter(), onChange: (patch) => this.setData(patch) });
+      const old = vmOf<PlayerViewModel>(this);
+      if (old) old.destroy();
+      // One view-model per page instance (module scope is shared by every instance of the page).
+      const vm = bindVm(this, new PlayerViewModel({ appClient: getAppClient(), adapter: getAdapter(), onChange: (patch) => this.setData(patch) }));
       this.setData({ ...vm.state });
       return vm.init({ vid: query.vid ? decodeURIComponent(query.vid) : undefined });
     },
     onUnload() {
+      const vm = vmOf<PlayerViewModel>(this);
       if (vm) vm.destroy();
-      vm = undefined;
+      unbindVm(this);
     },
     onVidInput(e: WechatMiniprogram.Input) {
+      const vm = vmOf<PlayerViewModel>(this);
       if (vm) vm.setVidInput(e.detail.value);
     },
     onPlayTap() {
+      const vm = vmOf<PlayerViewModel>(this);
       if (vm) return vm.play();
     },
     onSampleTap(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<PlayerViewModel>(this);
       if (vm) return vm.playSample(Number(e.currentTarget.dataset.index));
     },
     onRetry() {
+      const vm = vmOf<PlayerViewModel>(this);
       if (vm) return vm.retry();
     },
     onDefinitionChange(e: WechatMiniprogram.PickerChange) {
+      const vm = vmOf<PlayerViewModel>(this);
       if (vm) return vm.selectDefinition(Number(e.detail.value));
     },
     onTimeUpdate(e: WechatMiniprogram.CustomEvent<{ currentTime: number; duration: number }>) {
+      const vm = vmOf<PlayerViewModel>(this);
       if (vm) vm.onTimeUpdate(e.detail.currentTime);
     },
     onVideoPlay() {
+      const vm = vmOf<PlayerViewModel>(this);
       if (vm) vm.onPlay();
     },
     onVideoError(e: WechatMiniprogram.CustomEvent<{ errMsg?: string }>) {
+      const vm = vmOf<PlayerViewModel>(this);
       if (vm) return vm.onVideoError((e.detail && e.detail.errMsg) || 'video error');
     },
   },
