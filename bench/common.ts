@@ -4,9 +4,12 @@
  */
 import { spawn, ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { AppClient, createWxAdapter, VODUpload } from '../sdk/src';
+import { AppClient, createInjectedAdapter, createWxAdapter, VODUpload } from '../sdk/src';
+import type { HttpResponse, PlatformAdapter, RequestOptions } from '../sdk/src';
 import type { VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from '../sdk/src';
 import { createWxRuntime, WxRuntime, WxRuntimeOptions } from '../test/harness/wx-runtime';
 
@@ -103,6 +106,48 @@ export function tempFile(rt: WxRuntime, name: string, size: number): string {
     closeSync(fd);
   }
   return wxPath;
+}
+
+/** Our SDK over plain Node I/O (diagnostic only; the mini-program uses the wx adapter). */
+export function nodeAdapter(base: PlatformAdapter, realPath: string, agent: http.Agent): PlatformAdapter {
+  return createInjectedAdapter({
+    ...base,
+    fs: {
+      ...base.fs,
+      readRange: async (_p: string, pos: number, len: number) => {
+        const fh = await open(realPath);
+        try {
+          const b = Buffer.allocUnsafeSlow(len);
+          await fh.read(b, 0, len, pos);
+          return b.buffer as ArrayBuffer;
+        } finally {
+          await fh.close();
+        }
+      },
+    },
+    request: (<T>(o: RequestOptions) =>
+      new Promise<HttpResponse<T>>((resolve, reject) => {
+        const body = o.data instanceof ArrayBuffer ? Buffer.from(o.data) : typeof o.data === 'string' ? Buffer.from(o.data) : undefined;
+        const req = http.request(o.url, { method: o.method, headers: { ...o.header, 'content-length': body ? body.length : 0 }, agent }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            let data: unknown = text;
+            if (o.dataType !== 'text') {
+              try {
+                data = JSON.parse(text);
+              } catch {
+                /* text */
+              }
+            }
+            resolve({ statusCode: res.statusCode || 0, header: res.headers as Record<string, string>, data: data as T });
+          });
+        });
+        req.on('error', reject);
+        req.end(body);
+      })) as PlatformAdapter['request'],
+  });
 }
 
 export function fmtMiB(bytes: number): string {

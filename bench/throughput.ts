@@ -10,13 +10,12 @@
  *   npx tsx bench/throughput.ts            (BENCH_MB=256 BENCH_PART_MB=1 BENCH_PARALLEL=5 BENCH_ROUNDS=2)
  */
 import { createReadStream, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import http from 'node:http';
-import { createInjectedAdapter, createWxAdapter, PlatformAdapter, RequestOptions, HttpResponse } from '../sdk/src';
+import { createWxAdapter } from '../sdk/src';
 import OSS from 'ali-oss';
 import { ossV1Authorization, formatOssV1Date } from '../sdk/src/aliyun/oss-signature';
 import { DEV_CREDENTIALS } from '../server/dev-credentials';
-import { client, fmtMiB, MiB, startStack, tempFile, uploadOnce } from './common';
+import { client, fmtMiB, MiB, nodeAdapter, startStack, tempFile, uploadOnce } from './common';
 
 export interface ThroughputResult {
   sizeBytes: number;
@@ -40,48 +39,6 @@ function rawPut(ossUrl: string, bucket: string, key: string, file: string, size:
     });
     req.on('error', reject);
     createReadStream(file).pipe(req);
-  });
-}
-
-/** Our SDK over plain Node I/O (diagnostic only; the mini-program uses the wx adapter). */
-function nodeAdapter(base: PlatformAdapter, realPath: string, agent: http.Agent): PlatformAdapter {
-  return createInjectedAdapter({
-    ...base,
-    fs: {
-      ...base.fs,
-      readRange: async (_p: string, pos: number, len: number) => {
-        const fh = await open(realPath);
-        try {
-          const b = Buffer.allocUnsafeSlow(len);
-          await fh.read(b, 0, len, pos);
-          return b.buffer as ArrayBuffer;
-        } finally {
-          await fh.close();
-        }
-      },
-    },
-    request: (<T>(o: RequestOptions) =>
-      new Promise<HttpResponse<T>>((resolve, reject) => {
-        const body = o.data instanceof ArrayBuffer ? Buffer.from(o.data) : typeof o.data === 'string' ? Buffer.from(o.data) : undefined;
-        const req = http.request(o.url, { method: o.method, headers: { ...o.header, 'content-length': body ? body.length : 0 }, agent }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString();
-            let data: unknown = text;
-            if (o.dataType !== 'text') {
-              try {
-                data = JSON.parse(text);
-              } catch {
-                /* text */
-              }
-            }
-            resolve({ statusCode: res.statusCode || 0, header: res.headers as Record<string, string>, data: data as T });
-          });
-        });
-        req.on('error', reject);
-        req.end(body);
-      })) as PlatformAdapter['request'],
   });
 }
 

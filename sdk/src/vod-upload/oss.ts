@@ -138,6 +138,8 @@ export async function ossRequest(ctx: OssContext, t: OssTarget, call: OssCall): 
       subResources: pickV1SubResources(query),
     }).authorization;
   }
+  const op = call.op;
+  // `call` (and its part bytes) is not referenced after this await, so the SDK does not keep the slice alive
   const res = await ctx.adapter.request<unknown>({
     url: ossObjectUrl(t.endpoint, t.bucket, t.object) + queryString(query),
     method: call.method,
@@ -149,7 +151,7 @@ export async function ossRequest(ctx: OssContext, t: OssTarget, call: OssCall): 
     signal: call.signal,
   });
   const header = res.header || {};
-  if (res.statusCode < 200 || res.statusCode >= 300) throw ossError(call.op, res.statusCode, header, res.data);
+  if (res.statusCode < 200 || res.statusCode >= 300) throw ossError(op, res.statusCode, header, res.data);
   return { status: res.statusCode, header, body: bodyText(res.data) };
 }
 
