@@ -15,7 +15,6 @@ beforeAll(async () => {
   env = await startPageEnv();
 });
 afterAll(() => env.close());
-beforeEach(() => jest.resetModules());
 afterEach(() => {
   env.runtime.faults.clear();
   if (page) page.unload();

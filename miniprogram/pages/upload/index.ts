@@ -3,6 +3,7 @@
  * UploadAuth mode (default) and STS mode. Thin: everything lives in viewmodels/upload.ts.
  */
 import { getAdapter, getAppClient } from '../../services/app';
+import { bindVm, unbindVm, vmOf } from '../../utils/vm';
 import { ChosenMedia, UploadViewModel } from '../../viewmodels/upload';
 
 function chooseMedia(kind: 'video' | 'image'): Promise<ChosenMedia[]> {
@@ -17,8 +18,6 @@ function chooseMedia(kind: 'video' | 'image'): Promise<ChosenMedia[]> {
   });
 }
 
-let vm: UploadViewModel | undefined;
-
 function index(e: WechatMiniprogram.BaseEvent): number {
   return Number(e.currentTarget.dataset.index);
 }
@@ -27,37 +26,48 @@ Component({
   data: { mode: 'auth', items: [] as unknown[], running: false, message: '' },
   methods: {
     onLoad() {
-      vm = new UploadViewModel({
-        appClient: getAppClient(),
-        adapter: getAdapter(),
-        chooseMedia,
-        onChange: (patch) => this.setData(patch),
-      });
+      const vm = bindVm(
+        this,
+        new UploadViewModel({
+          appClient: getAppClient(),
+          adapter: getAdapter(),
+          chooseMedia,
+          onChange: (patch) => this.setData(patch),
+        }),
+      );
       this.setData({ ...vm.state });
     },
     onUnload() {
+      const vm = vmOf<UploadViewModel>(this);
       if (vm) vm.destroy();
-      vm = undefined;
+      unbindVm(this);
     },
     onChooseVideo() {
+      const vm = vmOf<UploadViewModel>(this);
       if (vm) return vm.choose('video');
     },
     onChooseImage() {
+      const vm = vmOf<UploadViewModel>(this);
       if (vm) return vm.choose('image');
     },
     onModeChange(e: WechatMiniprogram.SwitchChange) {
+      const vm = vmOf<UploadViewModel>(this);
       if (vm) vm.setMode(e.detail.value ? 'sts' : 'auth');
     },
     onStop(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<UploadViewModel>(this);
       if (vm) vm.stop(index(e));
     },
     onResume(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<UploadViewModel>(this);
       if (vm) vm.resume(index(e));
     },
     onCancel(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<UploadViewModel>(this);
       if (vm) vm.cancel(index(e));
     },
     onDelete(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<UploadViewModel>(this);
       if (vm) vm.remove(index(e));
     },
   },
