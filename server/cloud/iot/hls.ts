@@ -1,7 +1,7 @@
 /**
  * Cloud recordings as HLS. A device's recording is a timeline of 2-second MPEG-TS segments on a fixed grid
  * (epoch seconds divisible by 2). Each segment's bytes come from the committed sample clip
- * (test/fixtures/media/clip-6s/180p, three 2 s H.264/AAC segments) with its PTS/DTS/PCR rewritten to the segment's
+ * (server/cloud/media/clip-6s/180p, three 2 s H.264/AAC segments) with its PTS/DTS/PCR rewritten to the segment's
  * wall-clock time, so consecutive segments form one continuous stream (a real timeshift, not a loop with
  * timestamp jumps). Timestamps restart at each UTC midnight (33-bit PTS covers 26 h); the m3u8 marks that, and
  * every gap in the recording, with #EXT-X-DISCONTINUITY.
@@ -16,7 +16,7 @@ const CLOCK = 90000;
 /** Where a day's timestamps start (as the sample clip itself starts at 1.4 s). */
 const PTS_BASE = 126000;
 
-export const SAMPLE_CLIP_DIR = path.resolve(__dirname, '../../../test/fixtures/media/clip-6s/180p');
+export const SAMPLE_CLIP_DIR = path.resolve(__dirname, '../media/clip-6s/180p');
 
 export interface SampleClip {
   segments: Buffer[];

@@ -1,5 +1,5 @@
 /**
- * The local Polyv cloud's videos: sample renditions read from the committed fixture (test/fixtures/media/clip-6s),
+ * The local Polyv cloud's videos: sample renditions read from the committed fixture (server/cloud/media/clip-6s),
  * served as AES-128 encrypted HLS exactly as a stock HLS player expects it (EXT-X-KEY METHOD=AES-128 with an explicit
  * IV, segments AES-128-CBC with PKCS#7 padding over the whole MPEG-TS segment).
  */
@@ -7,7 +7,7 @@ import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const FIXTURE_DIR = path.resolve(__dirname, '../../../test/fixtures/media/clip-6s');
+export const FIXTURE_DIR = path.resolve(__dirname, '../media/clip-6s');
 
 export interface Rendition {
   name: string;
