@@ -147,6 +147,7 @@ export class VODUpload {
   private clockOffset = 0;
   private hidden = false;
   private showWaiters: Array<() => void> = [];
+  private unwatch: (() => void) | undefined;
 
   constructor(options: VODUploadOptions) {
     if (!options || typeof options !== 'object') throw invalid(E.InvalidOption, 'new VODUpload(options): options must be an object.');
@@ -189,15 +190,29 @@ export class VODUpload {
       checkpointTtl: num('checkpointTtl', options.checkpointTtl, 7 * 24 * 3600 * 1000, 0),
     };
     this.store = new CheckpointStore(this.adapter.storage, () => this.adapter.now(), this.o.checkpointTtl, (m, ...a) => this.adapter.warn(m, ...a));
-    this.adapter.onAppHide(() => {
-      this.hidden = true;
-    });
-    this.adapter.onAppShow(() => {
+  }
+
+  /** Follow onAppHide / onAppShow while the queue runs (requests cut in the background wait for the foreground). */
+  private watchApp(on: boolean): void {
+    if (on && !this.unwatch) {
+      const offHide = this.adapter.onAppHide(() => {
+        this.hidden = true;
+      });
+      const offShow = this.adapter.onAppShow(() => {
+        this.hidden = false;
+        const w = this.showWaiters;
+        this.showWaiters = [];
+        for (const f of w) f();
+      });
+      this.unwatch = () => {
+        offHide();
+        offShow();
+      };
+    } else if (!on && this.unwatch) {
+      this.unwatch();
+      this.unwatch = undefined;
       this.hidden = false;
-      const w = this.showWaiters;
-      this.showWaiters = [];
-      for (const f of w) f();
-    });
+    }
   }
 
   // ------------------------------------------------------------------ queue
@@ -353,6 +368,7 @@ export class VODUpload {
       job.info.state = S.Stoped;
     }
     this.vodState = VS.Stop;
+    this.watchApp(false);
   }
 
   // ------------------------------------------------------------------ credentials
@@ -435,9 +451,11 @@ export class VODUpload {
     const info = this.list.find((i) => i.state === S.Ready);
     if (!info) {
       this.vodState = VS.End;
+      this.watchApp(false);
       this.emit('onUploadEnd');
       return;
     }
+    this.watchApp(true);
     const fs = this.states.get(info) as FileState;
     const job: Job = { info, fs, ctl: new AbortControllerLike(), phase: 'prepare', expiries: 0 };
     this.job = job;
