@@ -829,7 +829,16 @@ export class Net {
               const p = sb.newTempPath(ext);
               target = { wxPath: p.wxPath, real: p.real, user: false };
             }
-            out = nodeFs.createWriteStream(target.real);
+            // Open synchronously: a lazily opened stream could create the file after an abort's cleanup removed it.
+            let fd: number;
+            try {
+              fd = nodeFs.openSync(target.real, 'w');
+            } catch (e) {
+              const err = e as NodeJS.ErrnoException;
+              t.fail(`${err.code === 'ENOENT' ? 'no such file or directory' : err.message}, open ${target.wxPath}`);
+              return;
+            }
+            out = nodeFs.createWriteStream(target.real, { fd });
             out.on('error', (e: NodeJS.ErrnoException) => {
               const reason = e.code === 'ENOENT' ? 'no such file or directory' : e.message;
               t.fail(`${reason}, open ${target ? target.wxPath : ''}`);
@@ -837,8 +846,9 @@ export class Net {
             t.emit(t.headerListeners, { header: h, statusCode: sc, cookies: c });
           },
           onData(chunk) {
+            if (!out || !t.active) return;
             written += chunk.length;
-            const w = out!;
+            const w = out;
             const ok = w.write(chunk);
             t.emit(t.progressListeners, {
               progress: expected ? Math.min(100, Math.floor((written * 100) / expected)) : 0,
@@ -848,7 +858,8 @@ export class Net {
             if (!ok) return new Promise<void>((resolve) => w.once('drain', () => resolve()));
           },
           onEnd() {
-            const w = out!;
+            const w = out;
+            if (!w || !t.active) return;
             return new Promise<void>((resolve) => {
               w.end(() => {
                 if (!t.active) return resolve();
