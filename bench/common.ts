@@ -2,7 +2,6 @@
  * Shared bench helpers: the dev stack in its own Node process (so the servers do not share the client's event loop
  * or heap), a Node wx runtime + our wx adapter + a logged-in AppClient, and a VODUpload run to completion.
  */
-import { spawn, ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
@@ -12,46 +11,14 @@ import { AppClient, createInjectedAdapter, createWxAdapter, VODUpload } from '..
 import type { HttpResponse, PlatformAdapter, RequestOptions } from '../sdk/src';
 import type { VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from '../sdk/src';
 import { createWxRuntime, WxRuntime, WxRuntimeOptions } from '../test/harness/wx-runtime';
+import { startStackProcess, StackProcess } from '../test/harness/stack-process';
 
 export const MiB = 1024 * 1024;
 
-export interface BenchStack {
-  appServerUrl: string;
-  cloud: { wechat: string; oss: string; vod: string; sts: string };
-  dataDir: string;
-  close(): Promise<void>;
-}
+export type BenchStack = StackProcess;
 
-export function startStack(): Promise<BenchStack> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'stack-child.ts')], {
-      cwd: path.resolve(__dirname, '..'),
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    let out = '';
-    const exited = new Promise<void>((r) => child.on('exit', () => r()));
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      const info = JSON.parse(out.slice(0, nl));
-      resolve({
-        ...info,
-        async close() {
-          if (child.exitCode === null) {
-            child.stdin!.end();
-            const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-            await exited;
-            clearTimeout(t);
-          }
-        },
-      });
-    });
-    child.on('exit', (code) => {
-      if (!out.includes('\n')) reject(new Error(`stack-child exited with ${code}`));
-    });
-  });
-}
+/** The dev stack in its own process, so the servers share neither the client's event loop nor its heap. */
+export const startStack = startStackProcess;
 
 export interface Client {
   rt: WxRuntime;

@@ -8,8 +8,7 @@
  *   await env.close();
  */
 import path from 'node:path';
-import { spawn, ChildProcess } from 'node:child_process';
-import type { CloudUrls } from '../../server/cloud/context';
+import { startStackProcess, StackProcess } from '../harness/stack-process';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import { AppClient } from 'mp-media-sdk';
 import { APP_SERVER_OVERRIDE_KEY } from '../../miniprogram/config';
@@ -30,53 +29,8 @@ export interface UiLog {
   pullDownStopped: number;
 }
 
-/** The dev stack of a page test, running in a child process (see stack-child.ts). */
-export interface PageStack {
-  appServerUrl: string;
-  cloudUrl: string;
-  cloud: CloudUrls;
-  dataDir: string;
-  close(): Promise<void>;
-}
-
-/** Starts startDevStack() in its own Node process and resolves with its URLs. */
-export function startStackProcess(): Promise<PageStack> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'stack-child.ts')], {
-      cwd: path.resolve(__dirname, '../..'),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'test' },
-    });
-    let out = '';
-    let err = '';
-    const exited = new Promise<void>((r) => child.on('exit', () => r()));
-    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      try {
-        const info = JSON.parse(out.slice(0, nl));
-        resolve({
-          ...info,
-          async close() {
-            if (child.exitCode === null) {
-              child.stdin!.end();
-              const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-              await exited;
-              clearTimeout(t);
-            }
-          },
-        });
-      } catch (e) {
-        reject(new Error(`stack-child printed something else: ${out}`));
-      }
-    });
-    child.on('exit', (code) => {
-      if (!out.includes('\n')) reject(new Error(`stack-child exited with ${code}: ${err}`));
-    });
-  });
-}
+/** The dev stack of a page test runs in a child process: jsdom (where pages run) is no place for the servers. */
+export type PageStack = StackProcess;
 
 export interface PageEnv {
   stack: PageStack;

@@ -1,5 +1,5 @@
 /**
- * A dev stack in its own Node process, for page tests: jsdom (where pages run) is no place for the servers.
+ * A dev stack in its own Node process, for page tests and benchmarks (see stack-process.ts).
  * Prints one JSON line with the URLs, then runs until stdin closes or SIGTERM.
  */
 import { startDevStack } from '../../server';
