@@ -1,7 +1,7 @@
 /**
  * Small byte helpers for the mini-program runtime (ES2017: no TextEncoder, no Buffer, no atob/btoa guaranteed).
+ * No crypto-js import here (toWordArray lives in ./word-array), so the upload path does not pull lib-typedarrays.
  */
-import WordArray from 'crypto-js/lib-typedarrays';
 
 /** UTF-8 encode a JS string (lone surrogates become U+FFFD, as TextEncoder does). */
 export function utf8Encode(s: string): Uint8Array {
@@ -100,11 +100,6 @@ export function base64Decode(s: string): Uint8Array {
     }
   }
   return out;
-}
-
-/** Bytes → a crypto-js WordArray (for hashing binary data). */
-export function toWordArray(b: Uint8Array): WordArray {
-  return (WordArray.create as unknown as (u: Uint8Array) => WordArray)(b);
 }
 
 /** A crypto-js WordArray → bytes. */

@@ -9,9 +9,7 @@
 import HmacSHA1 from 'crypto-js/hmac-sha1';
 import HmacSHA256 from 'crypto-js/hmac-sha256';
 import SHA256 from 'crypto-js/sha256';
-import Base64 from 'crypto-js/enc-base64';
-import Hex from 'crypto-js/enc-hex';
-import { utf8ToBase64 } from './bytes';
+import { base64Encode, fromWordArray, utf8ToBase64 } from './bytes';
 
 /** Header values as either side has them; names are matched case-insensitively. */
 export type OssHeaders = Record<string, string | number | undefined | null>;
@@ -36,9 +34,6 @@ export const OSS_V1_SIGNED_SUBRESOURCES: readonly string[] = [
   'x-oss-md5-ctx', 'x-oss-process', 'x-oss-request-payer', 'x-oss-traffic-limit', 'x-oss-write-get-object-response',
 ];
 
-const SIGNED_SET: Record<string, true> = {};
-for (const k of OSS_V1_SIGNED_SUBRESOURCES) SIGNED_SET[k] = true;
-
 /** Lower-case the header names, drop undefined/null, stringify values. */
 export function lowercaseHeaders(headers: OssHeaders): Record<string, string> {
   const out: Record<string, string> = {};
@@ -53,7 +48,7 @@ export function lowercaseHeaders(headers: OssHeaders): Record<string, string> {
 /** Keep only the query parameters OSS signs in V1 (server side: from the parsed request query). */
 export function pickV1SubResources(query: OssQuery): OssQuery {
   const out: OssQuery = {};
-  for (const k of Object.keys(query)) if (SIGNED_SET[k]) out[k] = query[k];
+  for (const k of Object.keys(query)) if (OSS_V1_SIGNED_SUBRESOURCES.indexOf(k) >= 0) out[k] = query[k];
   return out;
 }
 
@@ -103,7 +98,8 @@ export function ossV1StringToSign(req: OssV1Request): string {
 
 /** base64(HMAC-SHA1(secret, stringToSign)). */
 export function ossV1Sign(accessKeySecret: string, stringToSign: string): string {
-  return Base64.stringify(HmacSHA1(stringToSign, accessKeySecret));
+  // our own base64 encoder (./bytes) instead of crypto-js/enc-base64: one encoder in the bundle
+  return base64Encode(fromWordArray(HmacSHA1(stringToSign, accessKeySecret)));
 }
 
 /** The Authorization header value for a V1 request, and the StringToSign it covers. */
@@ -151,7 +147,7 @@ export function ossPostPolicySignature(accessKeySecret: string, policyBase64: st
 
 /** V4 PostObject `x-oss-signature` = hex(HMAC-SHA256(V4 signing key, policyBase64)). `date` is yyyymmdd. */
 export function ossPostPolicyV4Signature(accessKeySecret: string, date: string, region: string, policyBase64: string): string {
-  return Hex.stringify(HmacSHA256(policyBase64, ossV4SigningKey(accessKeySecret, date, region)));
+  return HmacSHA256(policyBase64, ossV4SigningKey(accessKeySecret, date, region)).toString();
 }
 
 // ---------------------------------------------------------------- V4
@@ -213,7 +209,7 @@ export function ossV4CanonicalRequest(req: OssV4Request): string {
 
 /** `OSS4-HMAC-SHA256 \n <x-oss-date> \n <yyyymmdd>/<region>/oss/aliyun_v4_request \n hex(sha256(canonical))`. */
 export function ossV4StringToSign(region: string, dateTime: string, canonicalRequest: string): string {
-  return ['OSS4-HMAC-SHA256', dateTime, `${dateTime.split('T')[0]}/${region}/oss/aliyun_v4_request`, Hex.stringify(SHA256(canonicalRequest))].join('\n');
+  return ['OSS4-HMAC-SHA256', dateTime, `${dateTime.split('T')[0]}/${region}/oss/aliyun_v4_request`, SHA256(canonicalRequest).toString()].join('\n');
 }
 
 /** HMAC256(HMAC256(HMAC256(HMAC256("aliyun_v4"+secret, date), region), "oss"), "aliyun_v4_request"). */
@@ -224,9 +220,9 @@ export function ossV4SigningKey(accessKeySecret: string, date: string, region: s
   return HmacSHA256('aliyun_v4_request', kService);
 }
 
-/** hex(HMAC256(signingKey, stringToSign)); `date` is yyyymmdd. */
+/** hex(HMAC256(signingKey, stringToSign)); `date` is yyyymmdd. (A crypto-js WordArray's toString() is hex.) */
 export function ossV4Sign(accessKeySecret: string, date: string, region: string, stringToSign: string): string {
-  return Hex.stringify(HmacSHA256(stringToSign, ossV4SigningKey(accessKeySecret, date, region)));
+  return HmacSHA256(stringToSign, ossV4SigningKey(accessKeySecret, date, region)).toString();
 }
 
 /**

@@ -6,7 +6,7 @@
  *   Signature          = base64(HMAC-SHA1(key = AccessKeySecret + "&", StringToSign))
  */
 import HmacSHA1 from 'crypto-js/hmac-sha1';
-import Base64 from 'crypto-js/enc-base64';
+import { base64Encode, fromWordArray } from './bytes';
 
 export type RpcParams = Record<string, string | number | boolean | undefined | null>;
 
@@ -41,7 +41,7 @@ export function rpcStringToSign(method: string, params: RpcParams): string {
 
 /** base64(HMAC-SHA1(secret + "&", stringToSign)). */
 export function rpcSign(accessKeySecret: string, stringToSign: string): string {
-  return Base64.stringify(HmacSHA1(stringToSign, `${accessKeySecret}&`));
+  return base64Encode(fromWordArray(HmacSHA1(stringToSign, `${accessKeySecret}&`)));
 }
 
 /** The Signature value for these params (what a client sends and a server recomputes). */

@@ -17,7 +17,6 @@ import {
   ossPostPolicyV4Signature,
   ossV1Authorization,
   ossV4Authorization,
-  pickV1SubResources,
   OssQuery,
   PostPolicyCondition,
 } from '../aliyun/oss-signature';
@@ -57,6 +56,16 @@ function queryString(q: OssQuery): string {
       return v === null || v === '' || v === undefined ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`;
     })
     .join('&')}`;
+}
+
+/**
+ * The query parameters V1 signs, among those this module sends (uploads, uploadId, partNumber; not max-parts or
+ * part-number-marker) — the same answer as pickV1SubResources without shipping OSS's whole sub-resource list.
+ */
+function v1SubResources(q: OssQuery): OssQuery {
+  const out: OssQuery = {};
+  for (const k of Object.keys(q)) if (/^(uploads|uploadId|partNumber)$/.test(k)) out[k] = q[k];
+  return out;
 }
 
 function xmlValue(xml: string, tag: string): string | undefined {
@@ -135,7 +144,7 @@ export async function ossRequest(ctx: OssContext, t: OssTarget, call: OssCall): 
       bucket: t.bucket,
       key: t.object,
       headers,
-      subResources: pickV1SubResources(query),
+      subResources: v1SubResources(query),
     }).authorization;
   }
   const op = call.op;
