@@ -239,7 +239,7 @@ export function ossV4Authorization(
   const dateTime = h['x-oss-date'] || (req.query && req.query['x-oss-date'] != null ? String(req.query['x-oss-date']) : '');
   if (!/^\d{8}T\d{6}Z$/.test(dateTime)) throw new Error('V4 signing needs an x-oss-date header in yyyymmddTHHMMssZ form');
   const additional = normalizeAdditionalHeaders(req.additionalHeaders);
-  const canonicalRequest = ossV4CanonicalRequest({ ...req, additionalHeaders: additional });
+  const canonicalRequest = ossV4CanonicalRequest(Object.assign({}, req, { additionalHeaders: additional }));
   const stringToSign = ossV4StringToSign(region, dateTime, canonicalRequest);
   const date = dateTime.split('T')[0];
   const signature = ossV4Sign(accessKeySecret, date, region, stringToSign);

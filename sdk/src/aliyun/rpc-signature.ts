@@ -86,18 +86,20 @@ export interface SignRpcOptions {
  * form body (for POST), Signature last.
  */
 export function signRpcRequest(opts: SignRpcOptions): { params: Record<string, string>; query: string; signature: string } {
-  const all: RpcParams = {
-    Format: opts.format || 'JSON',
-    AccessKeyId: opts.accessKeyId,
-    SignatureMethod: 'HMAC-SHA1',
-    SignatureVersion: '1.0',
-    SignatureNonce: opts.nonce || rpcNonce(),
-    Timestamp: rpcTimestamp(opts.timestampMs === undefined ? Date.now() : opts.timestampMs),
-    ...opts.params,
-  };
+  const all: RpcParams = Object.assign(
+    {
+      Format: opts.format || 'JSON',
+      AccessKeyId: opts.accessKeyId,
+      SignatureMethod: 'HMAC-SHA1',
+      SignatureVersion: '1.0',
+      SignatureNonce: opts.nonce || rpcNonce(),
+      Timestamp: rpcTimestamp(opts.timestampMs === undefined ? Date.now() : opts.timestampMs),
+    },
+    opts.params,
+  );
   if (opts.securityToken) all.SecurityToken = opts.securityToken;
   const params = normalizeRpcParams(all);
   const signature = computeRpcSignature(opts.method || 'GET', params, opts.accessKeySecret);
   const query = `${canonicalizeRpcQuery(params)}&Signature=${percentEncode(signature)}`;
-  return { params: { ...params, Signature: signature }, query, signature };
+  return { params: Object.assign({}, params, { Signature: signature }), query, signature };
 }

@@ -183,11 +183,12 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
   const fsCall = <T>(api: string, path: string, args: Record<string, unknown>, pick: (res: any) => T): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const fsm = getWx().getFileSystemManager();
-      fsm[api]({
-        ...args,
-        success: (res: unknown) => resolve(pick(res)),
-        fail: (err: { errMsg?: string }) => reject(fsError(api, path, err)),
-      });
+      fsm[api](
+        Object.assign({}, args, {
+          success: (res: unknown) => resolve(pick(res)),
+          fail: (err: { errMsg?: string }) => reject(fsError(api, path, err)),
+        }),
+      );
     });
 
   const sdkVersion = (): string | undefined => {

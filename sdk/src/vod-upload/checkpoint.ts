@@ -69,7 +69,7 @@ export class CheckpointStore {
   set(cp: VODUploadCheckpoint): void {
     const all = this.read();
     const now = this.now();
-    all[cp.file] = { ...cp, ts: now };
+    all[cp.file] = Object.assign({}, cp, { ts: now });
     const keys = Object.keys(all)
       .filter((k) => all[k] && now - all[k].ts < this.ttl)
       .sort((a, b) => all[b].ts - all[a].ts)

@@ -125,7 +125,7 @@ interface OssCall {
 export async function ossRequest(ctx: OssContext, t: OssTarget, call: OssCall): Promise<{ status: number; header: Record<string, string>; body: string }> {
   const query = call.query || {};
   const now = ctx.now();
-  const headers: Record<string, string> = { 'Content-Type': call.contentType, ...(call.headers || {}) };
+  const headers: Record<string, string> = Object.assign({ 'Content-Type': call.contentType }, call.headers);
   if (ctx.creds.securityToken) headers['x-oss-security-token'] = ctx.creds.securityToken;
   if (ctx.v4) {
     headers['x-oss-date'] = formatOssV4Date(now);

@@ -615,7 +615,7 @@ export class VODUpload {
       AppId: str(v.AppId),
     };
     if (info.isImage) {
-      return withRetry(() => vodCall(ctx, 'CreateUploadImage', { ...common, ImageType: str(v.ImageType) || 'default', ImageExt: str(v.ImageExt) || ext(fs.name) || undefined }), ro);
+      return withRetry(() => vodCall(ctx, 'CreateUploadImage', Object.assign({}, common, { ImageType: str(v.ImageType) || 'default', ImageExt: str(v.ImageExt) || ext(fs.name) || undefined })), ro);
     }
     if (info.videoId) {
       try {
@@ -630,14 +630,17 @@ export class VODUpload {
     }
     return withRetry(
       () =>
-        vodCall(ctx, 'CreateUploadVideo', {
-          ...common,
-          FileName: str(v.FileName) || fs.name,
-          FileSize: info.fileSize,
-          CoverURL: str(v.CoverURL),
-          TemplateGroupId: str(v.TemplateGroupId),
-          WorkflowId: str(v.WorkflowId),
-        }),
+        vodCall(
+          ctx,
+          'CreateUploadVideo',
+          Object.assign({}, common, {
+            FileName: str(v.FileName) || fs.name,
+            FileSize: info.fileSize,
+            CoverURL: str(v.CoverURL),
+            TemplateGroupId: str(v.TemplateGroupId),
+            WorkflowId: str(v.WorkflowId),
+          }),
+        ),
       ro,
     );
   }

@@ -33,7 +33,7 @@ export async function vodCall(ctx: VodContext, action: string, params: RpcParams
     accessKeyId: ctx.sts.accessKeyId,
     accessKeySecret: ctx.sts.accessKeySecret,
     securityToken: ctx.sts.securityToken,
-    params: { Action: action, Version: '2017-03-21', ...params },
+    params: Object.assign({ Action: action, Version: '2017-03-21' }, params),
     timestampMs: ctx.now(),
   });
   const res = await ctx.adapter.request<unknown>({
