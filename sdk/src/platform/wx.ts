@@ -3,6 +3,7 @@
  * It also serves Taro (whose API mirrors wx and accepts the same callback options) and any wx-shaped host.
  */
 import { MediaKitError, PlatformErrorCode } from '../errors';
+import type { AbortSignalLike } from './abort';
 import { Limiter } from './limiter';
 import type {
   DownloadFileOptions,
@@ -98,86 +99,82 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
   };
   const limiter = new Limiter(Math.max(1, Math.min(options.maxConcurrent || 10, 10)));
 
-  const request = <T>(o: RequestOptions): Promise<HttpResponse<T>> =>
+  /**
+   * One wx network task (request / uploadFile / downloadFile) under the limiter: abort wiring, errMsg mapping, and
+   * `hook` (onHeadersReceived / onProgressUpdate) attached to the task when the host has it.
+   */
+  const netTask = <R>(
+    api: 'request' | 'uploadFile' | 'downloadFile',
+    signal: AbortSignalLike | undefined,
+    args: Record<string, unknown>,
+    pick: (res: any) => R,
+    hookName: 'onHeadersReceived' | 'onProgressUpdate',
+    hook: ((res: any) => void) | undefined,
+  ): Promise<R> =>
     limiter.run(
       () =>
-        new Promise<HttpResponse<T>>((resolve, reject) => {
-          if (o.signal && o.signal.aborted) return reject(abortedError('request'));
+        new Promise<R>((resolve, reject) => {
+          if (signal && signal.aborted) return reject(abortedError(api));
           let unbind = () => undefined as void;
-          const task = getWx().request({
-            url: o.url,
-            method: o.method || 'GET',
-            header: o.header,
-            data: o.data,
-            dataType: o.dataType === 'text' ? 'text' : 'json',
-            responseType: o.responseType || 'text',
-            timeout: o.timeout,
-            success: (res: { statusCode: number; header: Record<string, string>; data: T }) => {
-              unbind();
-              resolve({ statusCode: res.statusCode, header: res.header || {}, data: res.data });
-            },
-            fail: (err: { errMsg?: string }) => {
-              unbind();
-              reject(o.signal && o.signal.aborted ? abortedError('request') : wxError('request', err));
-            },
-          });
-          if (task && o.onHeadersReceived && typeof task.onHeadersReceived === 'function') {
-            task.onHeadersReceived(o.onHeadersReceived);
-          }
-          unbind = bindAbort(o.signal, task);
+          const task = getWx()[api](
+            Object.assign(args, {
+              success: (res: unknown) => {
+                unbind();
+                resolve(pick(res));
+              },
+              fail: (err: { errMsg?: string }) => {
+                unbind();
+                reject(signal && signal.aborted ? abortedError(api) : wxError(api, err));
+              },
+            }),
+          );
+          if (task && hook && typeof task[hookName] === 'function') task[hookName](hook);
+          unbind = bindAbort(signal, task);
         }),
+    );
+
+  const response = <T>(res: { statusCode: number; header?: Record<string, string>; data: T }): HttpResponse<T> => ({
+    statusCode: res.statusCode,
+    header: res.header || {},
+    data: res.data,
+  });
+
+  const request = <T>(o: RequestOptions): Promise<HttpResponse<T>> =>
+    netTask(
+      'request',
+      o.signal,
+      {
+        url: o.url,
+        method: o.method || 'GET',
+        header: o.header,
+        data: o.data,
+        dataType: o.dataType === 'text' ? 'text' : 'json',
+        responseType: o.responseType || 'text',
+        timeout: o.timeout,
+      },
+      response as (res: any) => HttpResponse<T>,
+      'onHeadersReceived',
+      o.onHeadersReceived,
     );
 
   const uploadFile = (o: UploadFileOptions): Promise<HttpResponse<string>> =>
-    limiter.run(
-      () =>
-        new Promise<HttpResponse<string>>((resolve, reject) => {
-          if (o.signal && o.signal.aborted) return reject(abortedError('uploadFile'));
-          let unbind = () => undefined as void;
-          const task = getWx().uploadFile({
-            url: o.url,
-            filePath: o.filePath,
-            name: o.name,
-            formData: o.formData,
-            header: o.header,
-            timeout: o.timeout,
-            success: (res: { statusCode: number; header?: Record<string, string>; data: string }) => {
-              unbind();
-              resolve({ statusCode: res.statusCode, header: res.header || {}, data: res.data });
-            },
-            fail: (err: { errMsg?: string }) => {
-              unbind();
-              reject(o.signal && o.signal.aborted ? abortedError('uploadFile') : wxError('uploadFile', err));
-            },
-          });
-          if (task && o.onProgress && typeof task.onProgressUpdate === 'function') task.onProgressUpdate(o.onProgress);
-          unbind = bindAbort(o.signal, task);
-        }),
+    netTask(
+      'uploadFile',
+      o.signal,
+      { url: o.url, filePath: o.filePath, name: o.name, formData: o.formData, header: o.header, timeout: o.timeout },
+      response as (res: any) => HttpResponse<string>,
+      'onProgressUpdate',
+      o.onProgress,
     );
 
   const downloadFile = (o: DownloadFileOptions): Promise<DownloadResult> =>
-    limiter.run(
-      () =>
-        new Promise<DownloadResult>((resolve, reject) => {
-          if (o.signal && o.signal.aborted) return reject(abortedError('downloadFile'));
-          let unbind = () => undefined as void;
-          const task = getWx().downloadFile({
-            url: o.url,
-            header: o.header,
-            filePath: o.filePath,
-            timeout: o.timeout,
-            success: (res: DownloadResult) => {
-              unbind();
-              resolve({ statusCode: res.statusCode, tempFilePath: res.tempFilePath, filePath: res.filePath, header: res.header });
-            },
-            fail: (err: { errMsg?: string }) => {
-              unbind();
-              reject(o.signal && o.signal.aborted ? abortedError('downloadFile') : wxError('downloadFile', err));
-            },
-          });
-          if (task && o.onProgress && typeof task.onProgressUpdate === 'function') task.onProgressUpdate(o.onProgress);
-          unbind = bindAbort(o.signal, task);
-        }),
+    netTask(
+      'downloadFile',
+      o.signal,
+      { url: o.url, header: o.header, filePath: o.filePath, timeout: o.timeout },
+      (res: DownloadResult) => ({ statusCode: res.statusCode, tempFilePath: res.tempFilePath, filePath: res.filePath, header: res.header }),
+      'onProgressUpdate',
+      o.onProgress,
     );
 
   const fsCall = <T>(api: string, path: string, args: Record<string, unknown>, pick: (res: any) => T): Promise<T> =>
