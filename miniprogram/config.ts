@@ -4,9 +4,10 @@
  * - Local development (DevTools simulator): the default below, with `npm start` running on this machine and
  *   「不校验合法域名…」 ticked in DevTools (详情 → 本地设置).
  * - Phone preview on the same Wi-Fi: start the server with `HOST=0.0.0.0 PUBLIC_HOST=192.168.x.y npm start` and set
- *   `LAN_APP_SERVER` below to `http://192.168.x.y:3000` (or type it on the 上传 page's 设置 field, which is kept
- *   in storage under `mp-media-kit:appServer`). Turn on debug mode (开发调试) on the phone: a QR preview without it
- *   enforces the domain whitelist, and a LAN http URL is not whitelistable.
+ *   `LAN_APP_SERVER` below to `http://192.168.x.y:3000`. (Code can also switch at run time with
+ *   `setAppServerOverride(url)` from services/app.ts, kept in storage under `mp-media-kit:appServer`.) Turn on debug
+ *   mode (开发调试) on the phone: a QR preview without it enforces the domain whitelist, and a LAN http URL is not
+ *   whitelistable.
  * - Production: set `PRODUCTION_APP_SERVER` to your https AppServer domain and add it (and the provider hosts your
  *   uploads/playback reach: the OSS bucket host, vod.<region>.aliyuncs.com for STS mode, the Polyv hls hosts) to
  *   the mini-program's 服务器域名 lists.

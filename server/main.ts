@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     '    2. 详情 → 本地设置 → tick 「不校验合法域名、web-view（业务域名）、TLS 版本以及 HTTPS 证书」 for local development.',
     `    3. The demo talks to ${stack.appServerUrl} (miniprogram/config.ts).`,
     '    4. Phone preview: restart with HOST=0.0.0.0 PUBLIC_HOST=<this machine\'s LAN IP> npm start,',
-    '       set the same address in miniprogram/config.ts (or the in-app 设置 field), then 预览 and scan the QR with debug mode on.',
+    '       set LAN_APP_SERVER in miniprogram/config.ts to that address, then 预览 and scan the QR with debug mode on.',
     '',
     '  Ctrl-C stops everything.',
     '',
