@@ -249,6 +249,16 @@ interface ExchangeSpec {
 
 type Listener = (res: any) => void;
 
+/** What wx returns for a task: abort() plus on/off pairs for headers and the task's own events. */
+function taskHandle(task: Task, events: Record<string, Set<Listener>>): Record<string, unknown> {
+  const handle: Record<string, unknown> = { abort: () => task.abort() };
+  for (const [name, set] of Object.entries({ HeadersReceived: task.headerListeners, ...events })) {
+    handle[`on${name}`] = (fn: Listener) => void set.add(fn);
+    handle[`off${name}`] = (fn?: Listener) => (fn ? void set.delete(fn) : set.clear());
+  }
+  return handle;
+}
+
 class Task {
   state: 'queued' | 'running' | 'done' = 'queued';
   private timers = new Set<Timer>();
@@ -648,13 +658,7 @@ export class Net {
         },
       });
     });
-    return {
-      abort: () => task.abort(),
-      onHeadersReceived: (fn: Listener) => void task.headerListeners.add(fn),
-      offHeadersReceived: (fn?: Listener) => (fn ? void task.headerListeners.delete(fn) : task.headerListeners.clear()),
-      onChunkReceived: (fn: Listener) => void task.chunkListeners.add(fn),
-      offChunkReceived: (fn?: Listener) => (fn ? void task.chunkListeners.delete(fn) : task.chunkListeners.clear()),
-    };
+    return taskHandle(task, { ChunkReceived: task.chunkListeners });
   }
 
   // ---------------------------------------------------------------- wx.uploadFile
@@ -762,13 +766,7 @@ export class Net {
         },
       });
     });
-    return {
-      abort: () => task.abort(),
-      onProgressUpdate: (fn: Listener) => void task.progressListeners.add(fn),
-      offProgressUpdate: (fn?: Listener) => (fn ? void task.progressListeners.delete(fn) : task.progressListeners.clear()),
-      onHeadersReceived: (fn: Listener) => void task.headerListeners.add(fn),
-      offHeadersReceived: (fn?: Listener) => (fn ? void task.headerListeners.delete(fn) : task.headerListeners.clear()),
-    };
+    return taskHandle(task, { ProgressUpdate: task.progressListeners });
   }
 
   // ---------------------------------------------------------------- wx.downloadFile
@@ -875,12 +873,6 @@ export class Net {
         },
       });
     });
-    return {
-      abort: () => task.abort(),
-      onProgressUpdate: (fn: Listener) => void task.progressListeners.add(fn),
-      offProgressUpdate: (fn?: Listener) => (fn ? void task.progressListeners.delete(fn) : task.progressListeners.clear()),
-      onHeadersReceived: (fn: Listener) => void task.headerListeners.add(fn),
-      offHeadersReceived: (fn?: Listener) => (fn ? void task.headerListeners.delete(fn) : task.headerListeners.clear()),
-    };
+    return taskHandle(task, { ProgressUpdate: task.progressListeners });
   }
 }

@@ -59,6 +59,18 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** OSS's SignatureDoesNotMatch, with what OSS echoes back to help the caller debug (V4 adds the canonical request). */
+function signatureMismatch(parsed: { accessKeyId: string; signature: string }, stringToSign: string, canonicalRequest?: string): OssError {
+  const extra: Array<[string, string]> = [
+    ['OSSAccessKeyId', parsed.accessKeyId],
+    ['SignatureProvided', parsed.signature],
+    ['StringToSign', stringToSign],
+    ['StringToSignBytes', hexBytes(stringToSign)],
+  ];
+  if (canonicalRequest !== undefined) extra.push(['CanonicalRequest', canonicalRequest], ['CanonicalRequestBytes', hexBytes(canonicalRequest)]);
+  return new OssError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', extra, '0002-00000040');
+}
+
 export function skewError(requestTime: number, now: number): OssError {
   return new OssError(
     403,
@@ -105,20 +117,7 @@ function verifyV1(shared: AliyunShared, c: AuthContext, authz: string): Principa
   if (Math.abs(c.now - t) > MAX_SKEW_MS) throw skewError(t, c.now);
   const stringToSign = ossV1StringToSign({ method: c.method, bucket: c.bucket, key: c.key, headers: c.headers, subResources: pickV1SubResources(c.query) });
   const expected = ossV1Sign(secret, stringToSign);
-  if (!safeEqual(expected, parsed.signature)) {
-    throw new OssError(
-      403,
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-      [
-        ['OSSAccessKeyId', parsed.accessKeyId],
-        ['SignatureProvided', parsed.signature],
-        ['StringToSign', stringToSign],
-        ['StringToSignBytes', hexBytes(stringToSign)],
-      ],
-      '0002-00000040',
-    );
-  }
+  if (!safeEqual(expected, parsed.signature)) throw signatureMismatch(parsed, stringToSign);
   return { type: 'V1', accessKeyId: parsed.accessKeyId, temp };
 }
 
@@ -165,22 +164,7 @@ function verifyV4(shared: AliyunShared, c: AuthContext, authz: string): Principa
   const canonicalRequest = ossV4CanonicalRequest({ method: c.method, bucket: c.bucket, key: c.key, headers: c.headers, query: c.query, additionalHeaders: additional });
   const stringToSign = ossV4StringToSign(parsed.region, dateTime, canonicalRequest);
   const expected = ossV4Sign(secret, parsed.date, parsed.region, stringToSign);
-  if (!safeEqual(expected, parsed.signature)) {
-    throw new OssError(
-      403,
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-      [
-        ['OSSAccessKeyId', parsed.accessKeyId],
-        ['SignatureProvided', parsed.signature],
-        ['StringToSign', stringToSign],
-        ['StringToSignBytes', hexBytes(stringToSign)],
-        ['CanonicalRequest', canonicalRequest],
-        ['CanonicalRequestBytes', hexBytes(canonicalRequest)],
-      ],
-      '0002-00000040',
-    );
-  }
+  if (!safeEqual(expected, parsed.signature)) throw signatureMismatch(parsed, stringToSign, canonicalRequest);
   return { type: 'V4', accessKeyId: parsed.accessKeyId, temp };
 }
 
