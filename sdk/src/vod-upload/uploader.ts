@@ -108,6 +108,10 @@ function ext(name: string): string {
   return m ? m[1].toLowerCase() : '';
 }
 
+function contentType(name: string, url: string): string {
+  return MIME[ext(name)] || MIME[ext(url)] || 'application/octet-stream';
+}
+
 function basename(path: string): string {
   return path.replace(/[?#].*$/, '').split('/').pop() || path;
 }
@@ -122,7 +126,9 @@ function invalid(code: string, message: string): MediaKitError {
   return new MediaKitError(code, message);
 }
 
-const CALLBACKS: Array<keyof VODUploadCallbacks> = [
+/** The options that must be functions when given. */
+const FUNCTION_OPTIONS = [
+  'getUploadAuth',
   'addFileSuccess',
   'onUploadstarted',
   'onUploadSucceed',
@@ -150,44 +156,43 @@ export class VODUpload {
   private unwatch: (() => void) | undefined;
 
   constructor(options: VODUploadOptions) {
-    if (!options || typeof options !== 'object') throw invalid(E.InvalidOption, 'new VODUpload(options): options must be an object.');
+    if (!options || typeof options !== 'object') throw invalid(E.InvalidOption, 'VODUpload options must be an object.');
     const uid = options.userId;
     if (uid === undefined || uid === null || String(uid).trim() === '') {
-      throw invalid(E.InvalidUserId, 'VODUpload needs a non-empty userId (your Aliyun account id, as the official SDK requires).');
+      throw invalid(E.InvalidUserId, 'VODUpload needs a non-empty userId (your Aliyun account id).');
     }
-    const num = (name: string, v: unknown, def: number, min: number, max = Infinity): number => {
-      if (v === undefined || v === null) return def;
-      if (typeof v !== 'number' || !isFinite(v) || v < 0) throw invalid(E.InvalidOption, `Option ${name} must be a non-negative number, got ${JSON.stringify(v)}.`);
-      return Math.min(max, Math.max(min, v));
+    const opt = options as unknown as Record<string, unknown>;
+    const bad = (name: string, want: string): never => {
+      throw invalid(E.InvalidOption, `Option ${name} must be ${want}, got ${JSON.stringify(opt[name])}.`);
     };
-    for (const cb of CALLBACKS) {
-      if (options[cb] !== undefined && typeof options[cb] !== 'function') throw invalid(E.InvalidOption, `Option ${cb} must be a function.`);
-    }
-    if (options.getUploadAuth !== undefined && typeof options.getUploadAuth !== 'function') throw invalid(E.InvalidOption, 'Option getUploadAuth must be a function returning a promise.');
-    if (options.signatureVersion !== undefined && options.signatureVersion !== 'v1' && options.signatureVersion !== 'v4') {
-      throw invalid(E.InvalidOption, `Option signatureVersion must be 'v1' or 'v4', got ${JSON.stringify(options.signatureVersion)}.`);
-    }
-    if (options.vodEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(String(options.vodEndpoint))) {
-      throw invalid(E.InvalidOption, `Option vodEndpoint must be an http(s) URL, got ${JSON.stringify(options.vodEndpoint)}.`);
-    }
+    const num = (name: keyof VODUploadOptions, def: number, min: number): number => {
+      const v = opt[name];
+      if (v === undefined || v === null) return def;
+      if (typeof v !== 'number' || !isFinite(v) || v < 0) bad(name, 'a non-negative number');
+      return Math.max(min, v as number);
+    };
+    for (const f of FUNCTION_OPTIONS) if (opt[f] !== undefined && typeof opt[f] !== 'function') bad(f, 'a function');
+    const sv = options.signatureVersion;
+    if (sv !== undefined && sv !== 'v1' && sv !== 'v4') bad('signatureVersion', "'v1' or 'v4'");
+    if (options.vodEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(String(options.vodEndpoint))) bad('vodEndpoint', 'an http(s) URL');
     if (options.region !== undefined && (typeof options.region !== 'string' || !/^[a-z0-9-]+$/.test(options.region))) {
-      throw invalid(E.InvalidOption, `Option region must be a region id such as 'cn-shanghai', got ${JSON.stringify(options.region)}.`);
+      bad('region', "a region id such as 'cn-shanghai'");
     }
     this.options = options;
     this.adapter = options.adapter || getDefaultAdapter();
-    const parallel = Math.floor(num('parallel', options.parallel, 5, 1));
-    if (parallel > 10) this.adapter.warn(`VODUpload: parallel ${parallel} capped at 10 (WeChat runs at most 10 requests at once).`);
-    const partSize = Math.floor(num('partSize', options.partSize, 1024 * 1024, 1));
-    if (partSize < 102400) this.adapter.warn(`VODUpload: partSize ${partSize} raised to 102400 (OSS parts are at least 100 KB).`);
+    const parallel = Math.floor(num('parallel', 5, 1));
+    if (parallel > 10) this.adapter.warn(`VODUpload: parallel ${parallel} capped at 10 (WeChat's limit).`);
+    const partSize = Math.floor(num('partSize', 1024 * 1024, 1));
+    if (partSize < 102400) this.adapter.warn(`VODUpload: partSize ${partSize} raised to 102400 (the OSS minimum).`);
     this.o = {
       region: options.region || 'cn-shanghai',
       partSize: Math.max(102400, partSize),
       parallel: Math.min(10, parallel),
-      retryCount: Math.floor(num('retryCount', options.retryCount, 3, 0)),
-      retryDuration: num('retryDuration', options.retryDuration, 2, 0),
-      timeout: options.timeout === undefined ? undefined : num('timeout', options.timeout, 0, 1),
+      retryCount: Math.floor(num('retryCount', 3, 0)),
+      retryDuration: num('retryDuration', 2, 0),
+      timeout: options.timeout === undefined ? undefined : num('timeout', 0, 1),
       v4: options.signatureVersion === 'v4',
-      checkpointTtl: num('checkpointTtl', options.checkpointTtl, 7 * 24 * 3600 * 1000, 0),
+      checkpointTtl: num('checkpointTtl', 7 * 24 * 3600 * 1000, 0),
     };
     this.store = new CheckpointStore(this.adapter.storage, () => this.adapter.now(), this.o.checkpointTtl, (m, ...a) => this.adapter.warn(m, ...a));
   }
@@ -229,15 +234,14 @@ export class VODUpload {
     let userData: string | undefined;
     let notify: string | undefined;
     if (paramData !== undefined && paramData !== null && paramData !== '') {
-      let parsed: unknown;
+      let p: Record<string, unknown> | undefined;
       try {
-        parsed = typeof paramData === 'string' ? JSON.parse(paramData) : paramData;
+        p = typeof paramData === 'string' ? JSON.parse(paramData) : paramData;
       } catch (_) {
-        return this.refuse(E.InvalidParamData, 'paramData must be a JSON string such as {"Vod":{"Title":"…"}}.');
+        /* refused below */
       }
-      const p = parsed as Record<string, unknown>;
       if (!p || typeof p !== 'object' || Array.isArray(p) || (p.Vod !== undefined && (typeof p.Vod !== 'object' || !p.Vod))) {
-        return this.refuse(E.InvalidParamData, 'paramData must be a JSON object whose "Vod" member is an object.');
+        return this.refuse(E.InvalidParamData, 'paramData must be a JSON object string such as {"Vod":{"Title":"…"}}.');
       }
       videoInfo = (p.Vod as Record<string, unknown>) || {};
       userData = utf8ToBase64(typeof paramData === 'string' ? paramData : JSON.stringify(paramData));
@@ -251,7 +255,7 @@ export class VODUpload {
       _bucket: bucket || null,
       _object: object || null,
       state: S.Ready,
-      isImage: file.fileType ? file.fileType === 'image' : /^(jpe?g|png|gif|webp|bmp|heic)$/.test(ext(file.url)),
+      isImage: file.fileType ? file.fileType === 'image' : /^image/.test(MIME[ext(file.url)]),
       videoInfo,
       userData,
       ri: rpcNonce(),
@@ -312,7 +316,7 @@ export class VODUpload {
     const fs = this.states.get(info) as FileState;
     if (fs.uploadId && fs.creds && fs.target) {
       abortMultipart(this.ossCtx(fs), fs.target, fs.uploadId).then(undefined, (e: Error) =>
-        this.adapter.warn(`AbortMultipartUpload failed (OSS lifecycle rules will clean the parts): ${e.message}`),
+        this.adapter.warn(`AbortMultipartUpload failed: ${e.message}`),
       );
     }
     if (fs.fileFp) this.store.remove(fs.fileFp);
@@ -352,7 +356,7 @@ export class VODUpload {
 
   /** Start (or continue) the queue: Failure and Stoped files become Ready again, one file uploads at a time. */
   startUpload(): boolean {
-    if (this.vodState === VS.Start || this.vodState === VS.Expire) return this.refuse(E.UploadAlreadyStarted, 'startUpload: the upload is already running.');
+    if (this.vodState === VS.Start || this.vodState === VS.Expire) return this.refuse(E.UploadAlreadyStarted, 'startUpload: already running.');
     for (const i of this.list) if (i.state === S.Failure || i.state === S.Stoped) i.state = S.Ready;
     this.vodState = VS.Start;
     this.next();
@@ -376,15 +380,7 @@ export class VODUpload {
   /** In onUploadstarted: the UploadAuth / UploadAddress (/ VideoId) your AppServer got from CreateUploadVideo. */
   setUploadAuthAndAddress(uploadInfo: VODUploadInfo, uploadAuth: string, uploadAddress: string, videoId?: string): boolean {
     const job = this.waiting(uploadInfo, 'setUploadAuthAndAddress');
-    if (!job) return false;
-    try {
-      this.applyAuth(job, uploadAuth, uploadAddress, videoId);
-    } catch (e) {
-      this.fail(job, e);
-      return false;
-    }
-    this.begin(job);
-    return true;
+    return !!job && this.authAndBegin(job, uploadAuth, uploadAddress, videoId);
   }
 
   /** In onUploadstarted (STS mode): the SDK calls CreateUploadVideo / RefreshUploadVideo / CreateUploadImage itself. */
@@ -398,15 +394,8 @@ export class VODUpload {
   resumeUploadWithAuth(uploadAuth: string): boolean {
     const job = this.expired('resumeUploadWithAuth');
     if (!job) return false;
-    if (!job.fs.target) return this.refuse(E.InvalidState, 'resumeUploadWithAuth: this file has no upload address yet (STS mode: use resumeUploadWithSTSToken).');
-    try {
-      this.applyAuth(job, uploadAuth);
-    } catch (e) {
-      this.fail(job, e);
-      return false;
-    }
-    this.begin(job);
-    return true;
+    if (!job.fs.target) return this.refuse(E.InvalidState, 'resumeUploadWithAuth: no upload address yet (STS mode: use resumeUploadWithSTSToken).');
+    return this.authAndBegin(job, uploadAuth);
   }
 
   /** After onUploadTokenExpired (STS mode): new STS credentials; the SDK refreshes the UploadAuth and continues. */
@@ -420,7 +409,7 @@ export class VODUpload {
 
   private at(index: number): VODUploadInfo | undefined {
     const info = typeof index === 'number' && index >= 0 && index % 1 === 0 ? this.list[index] : undefined;
-    if (!info) this.refuse(E.InvalidIndex, `No file at index ${JSON.stringify(index)} (the list has ${this.list.length}).`);
+    if (!info) this.refuse(E.InvalidIndex, `No file at index ${JSON.stringify(index)} (list length ${this.list.length}).`);
     return info;
   }
 
@@ -506,31 +495,38 @@ export class VODUpload {
       const imageId = r.imageId || r.ImageId;
       if (imageId) job.info.imageId = imageId;
       if (r.imageURL || r.ImageURL) job.info.imageURL = r.imageURL || r.ImageURL;
-      try {
-        this.applyAuth(job, auth, r.uploadAddress || r.UploadAddress, r.videoId || r.VideoId);
-      } catch (e) {
-        return this.fail(job, e);
-      }
-      this.begin(job);
+      this.authAndBegin(job, auth, r.uploadAddress || r.UploadAddress, r.videoId || r.VideoId);
     } else if (ak) {
       this.useSts(job, ak, (r.accessKeySecret || r.AccessKeySecret) as string, (r.securityToken || r.SecurityToken) as string, r.expiration || r.Expiration);
     } else {
-      throw new MediaKitError(E.GetUploadAuthFailed, 'getUploadAuth resolved with neither {uploadAuth, uploadAddress} nor STS credentials {accessKeyId, accessKeySecret, securityToken}.');
+      throw new MediaKitError(E.GetUploadAuthFailed, 'getUploadAuth resolved with neither {uploadAuth, uploadAddress} nor {accessKeyId, accessKeySecret, securityToken}.');
     }
   }
 
   private waiting(uploadInfo: VODUploadInfo, method: string): Job | undefined {
     const job = this.job;
     if (job && job.phase === 'auth' && uploadInfo && (uploadInfo === job.info || uploadInfo.url === job.info.url)) return job;
-    this.refuse(E.InvalidState, `${method} must be called for the uploadInfo passed to onUploadstarted, while that file waits for credentials.`);
+    this.refuse(E.InvalidState, `${method}: call it in onUploadstarted, for the file waiting for credentials.`);
     return undefined;
   }
 
   private expired(method: string): Job | undefined {
     const job = this.job;
     if (job && job.phase === 'expired') return job;
-    this.refuse(E.InvalidState, `${method} is for continuing after onUploadTokenExpired; no upload is waiting for a new token.`);
+    this.refuse(E.InvalidState, `${method}: no upload is waiting for a new token (see onUploadTokenExpired).`);
     return undefined;
+  }
+
+  /** applyAuth, then upload; a bad UploadAuth / UploadAddress fails the file (false). */
+  private authAndBegin(job: Job, uploadAuth: string, uploadAddress?: string, videoId?: string): boolean {
+    try {
+      this.applyAuth(job, uploadAuth, uploadAddress, videoId);
+    } catch (e) {
+      this.fail(job, e);
+      return false;
+    }
+    this.begin(job);
+    return true;
   }
 
   /** Decode and apply UploadAuth (+ UploadAddress): throws InvalidUploadAuth / InvalidUploadAddress. */
@@ -666,7 +662,7 @@ export class VODUpload {
         const t = Date.parse(String(e.details.serverTime || ''));
         if (isNaN(t)) return false;
         this.clockOffset = t - this.adapter.now();
-        this.adapter.warn(`VODUpload: the device clock is off by ${Math.round(-this.clockOffset / 1000)} s; using the server time.`);
+        this.adapter.warn(`VODUpload: device clock off by ${Math.round(-this.clockOffset / 1000)} s; using server time.`);
         return true;
       },
       waitForeground: (sig) =>
@@ -696,7 +692,7 @@ export class VODUpload {
   private async read(path: string, position: number, length: number): Promise<ArrayBuffer> {
     const data = await this.adapter.fs.readRange(path, position, length);
     if (!data || data.byteLength !== length) {
-      throw new MediaKitError(E.ReadFileError, `Read ${data ? data.byteLength : 0} bytes of ${path} at ${position}, expected ${length}: the file changed?`, {
+      throw new MediaKitError(E.ReadFileError, `Read ${data ? data.byteLength : 0} of ${length} bytes of ${path} at ${position}: file changed?`, {
         final: true,
       });
     }
@@ -728,7 +724,7 @@ export class VODUpload {
       const r = await postObject(ctx, t, {
         filePath: info.url,
         size,
-        contentType: MIME[ext(fs.name)] || MIME[ext(info.url)] || 'application/octet-stream',
+        contentType: contentType(fs.name, info.url),
         notification: fs.notify,
         signal,
         onProgress: (p) => {
@@ -742,7 +738,7 @@ export class VODUpload {
       // wx.uploadFile does not always hand back response headers: then HEAD the object for its CRC.
       const crc = r.crc !== undefined ? r.crc : (await headObject(ctx, t, signal)).crc;
       if (crc !== undefined && crc !== local) {
-        throw new MediaKitError(E.Crc64Mismatch, `PostObject: OSS stored CRC-64 ${crc}, the file has ${local}.`, { object: t.object });
+        throw new MediaKitError(E.Crc64Mismatch, `PostObject: CRC-64 ${crc} from OSS, ${local} local.`, { object: t.object });
       }
       return crc || local;
     }, this.retryOpts(job));
@@ -779,8 +775,7 @@ export class VODUpload {
     }
     if (!fs.uploadId) {
       fs.done = new Map();
-      const contentType = MIME[ext(fs.name)] || MIME[ext(info.url)] || 'application/octet-stream';
-      fs.uploadId = await withRetry(() => initiateMultipart(ctx, t, contentType, fs.notify, signal), ro);
+      fs.uploadId = await withRetry(() => initiateMultipart(ctx, t, contentType(fs.name, info.url), fs.notify, signal), ro);
       job.expiries = 0;
       const record = {
         v: 1 as const,
@@ -842,7 +837,7 @@ export class VODUpload {
     }
     fs.uploadId = undefined;
     if (crc !== undefined && combined !== undefined && crc !== combined) {
-      throw new MediaKitError(E.Crc64Mismatch, `CompleteMultipartUpload: OSS reports CRC-64 ${crc} for the object, the parts combine to ${combined}.`, {
+      throw new MediaKitError(E.Crc64Mismatch, `CompleteMultipartUpload: CRC-64 ${crc} from OSS, ${combined} from the parts.`, {
         final: true,
         object: t.object,
       });
@@ -855,7 +850,7 @@ export class VODUpload {
     const local = crc64(data);
     const r = await uploadPart(ctx, t, uploadId, p.number, data, signal);
     if (r.crc !== undefined && r.crc !== local) {
-      throw new MediaKitError(E.Crc64Mismatch, `UploadPart ${p.number}: OSS computed CRC-64 ${r.crc}, the part has ${local}.`, { part: p.number });
+      throw new MediaKitError(E.Crc64Mismatch, `UploadPart ${p.number}: CRC-64 ${r.crc} from OSS, ${local} local.`, { part: p.number });
     }
     return { number: p.number, etag: r.etag, size: p.size, crc: local };
   }
@@ -897,7 +892,7 @@ export class VODUpload {
           E.TokenExpired,
           job.expiries > 1
             ? `The renewed credentials were rejected as well (${e.code}: ${e.message}).`
-            : `The upload token expired (${e.code}) and there is no onUploadTokenExpired callback or getUploadAuth option to renew it.`,
+            : `The upload token expired (${e.code}); no onUploadTokenExpired or getUploadAuth to renew it.`,
           { causeCode: e.code },
         ),
       );
