@@ -47,22 +47,22 @@ function decodeJson(code: string, what: string, value: unknown): Record<string, 
   return obj as Record<string, unknown>;
 }
 
-function requireString(code: string, what: string, obj: Record<string, unknown>, field: string): string {
-  const v = obj[field];
-  if (typeof v === 'number' && field === 'Expiration') return String(v);
-  if (typeof v !== 'string' || !v) throw new MediaKitError(code, `${what} has no ${field}.`, { field });
-  return v;
+/** The named fields, each a non-empty string (Expiration may also be a number), in order; throws on the first missing. */
+function requireStrings(code: string, what: string, obj: Record<string, unknown>, fields: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const field of fields) {
+    const v = obj[field];
+    if (typeof v === 'number' && field === 'Expiration') out[field] = String(v);
+    else if (typeof v !== 'string' || !v) throw new MediaKitError(code, `${what} has no ${field}.`, { field });
+    else out[field] = v;
+  }
+  return out;
 }
 
 /** Validate an UploadAuth object (already decoded). */
 export function validateUploadAuth(obj: Record<string, unknown>): UploadAuth {
   const c = CredentialErrorCode.InvalidUploadAuth;
-  const auth: UploadAuth = {
-    AccessKeyId: requireString(c, 'UploadAuth', obj, 'AccessKeyId'),
-    AccessKeySecret: requireString(c, 'UploadAuth', obj, 'AccessKeySecret'),
-    SecurityToken: requireString(c, 'UploadAuth', obj, 'SecurityToken'),
-    Expiration: requireString(c, 'UploadAuth', obj, 'Expiration'),
-  };
+  const auth = requireStrings(c, 'UploadAuth', obj, ['AccessKeyId', 'AccessKeySecret', 'SecurityToken', 'Expiration']) as unknown as UploadAuth;
   if (obj.ExpireUTCTime !== undefined && obj.ExpireUTCTime !== null && obj.ExpireUTCTime !== '') {
     if (typeof obj.ExpireUTCTime !== 'string' || isNaN(Date.parse(obj.ExpireUTCTime))) {
       throw new MediaKitError(c, 'UploadAuth.ExpireUTCTime is not an ISO 8601 time.', { field: 'ExpireUTCTime' });
@@ -76,11 +76,7 @@ export function validateUploadAuth(obj: Record<string, unknown>): UploadAuth {
 /** Validate an UploadAddress object (already decoded). */
 export function validateUploadAddress(obj: Record<string, unknown>): UploadAddress {
   const c = CredentialErrorCode.InvalidUploadAddress;
-  const addr: UploadAddress = {
-    Endpoint: requireString(c, 'UploadAddress', obj, 'Endpoint'),
-    Bucket: requireString(c, 'UploadAddress', obj, 'Bucket'),
-    FileName: requireString(c, 'UploadAddress', obj, 'FileName'),
-  };
+  const addr = requireStrings(c, 'UploadAddress', obj, ['Endpoint', 'Bucket', 'FileName']) as unknown as UploadAddress;
   if (!/^https?:\/\/[^/\s]+\/?$/i.test(addr.Endpoint) && !/^[a-z0-9.-]+(:\d+)?$/i.test(addr.Endpoint)) {
     throw new MediaKitError(c, `UploadAddress.Endpoint is not a host or http(s) URL: ${JSON.stringify(addr.Endpoint)}.`, { field: 'Endpoint' });
   }

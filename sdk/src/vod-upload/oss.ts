@@ -116,7 +116,8 @@ interface OssCall {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   query?: OssQuery;
   headers?: Record<string, string>;
-  contentType: string;
+  /** Default application/octet-stream. */
+  contentType?: string;
   data?: string | ArrayBuffer;
   signal?: AbortSignalLike;
 }
@@ -125,7 +126,7 @@ interface OssCall {
 export async function ossRequest(ctx: OssContext, t: OssTarget, call: OssCall): Promise<{ status: number; header: Record<string, string>; body: string }> {
   const query = call.query || {};
   const now = ctx.now();
-  const headers: Record<string, string> = Object.assign({ 'Content-Type': call.contentType }, call.headers);
+  const headers: Record<string, string> = Object.assign({ 'Content-Type': call.contentType || 'application/octet-stream' }, call.headers);
   if (ctx.creds.securityToken) headers['x-oss-security-token'] = ctx.creds.securityToken;
   if (ctx.v4) {
     headers['x-oss-date'] = formatOssV4Date(now);
@@ -164,6 +165,11 @@ export async function ossRequest(ctx: OssContext, t: OssTarget, call: OssCall): 
   return { status: res.statusCode, header, body: bodyText(res.data) };
 }
 
+/** The CRC-64 OSS computed (x-oss-hash-crc64ecma), when it sent one. */
+function crcOf(header: Record<string, string>): string | undefined {
+  return getHeader(header, 'x-oss-hash-crc64ecma');
+}
+
 function unexpected(op: string, what: string): MediaKitError {
   return new MediaKitError(VODUploadErrorCode.UnexpectedResponse, `${op}: the response has no ${what}.`, { op });
 }
@@ -182,13 +188,12 @@ export async function uploadPart(ctx: OssContext, t: OssTarget, uploadId: string
     op: 'UploadPart',
     method: 'PUT',
     query: { partNumber, uploadId },
-    contentType: 'application/octet-stream',
     data,
     signal,
   });
   const etag = getHeader(r.header, 'etag');
   if (!etag) throw unexpected('UploadPart', 'ETag');
-  return { etag, crc: getHeader(r.header, 'x-oss-hash-crc64ecma') };
+  return { etag, crc: crcOf(r.header) };
 }
 
 export async function completeMultipart(ctx: OssContext, t: OssTarget, uploadId: string, parts: PartInfo[], signal?: AbortSignalLike): Promise<{ etag?: string; crc?: string }> {
@@ -196,11 +201,11 @@ export async function completeMultipart(ctx: OssContext, t: OssTarget, uploadId:
   for (const p of parts) xml += `<Part>\n<PartNumber>${p.number}</PartNumber>\n<ETag>${escapeXml(p.etag)}</ETag>\n</Part>\n`;
   xml += '</CompleteMultipartUpload>';
   const r = await ossRequest(ctx, t, { op: 'CompleteMultipartUpload', method: 'POST', query: { uploadId }, contentType: 'application/xml', data: xml, signal });
-  return { etag: xmlValue(r.body, 'ETag'), crc: getHeader(r.header, 'x-oss-hash-crc64ecma') };
+  return { etag: xmlValue(r.body, 'ETag'), crc: crcOf(r.header) };
 }
 
 export async function abortMultipart(ctx: OssContext, t: OssTarget, uploadId: string): Promise<void> {
-  await ossRequest(ctx, t, { op: 'AbortMultipartUpload', method: 'DELETE', query: { uploadId }, contentType: 'application/octet-stream' });
+  await ossRequest(ctx, t, { op: 'AbortMultipartUpload', method: 'DELETE', query: { uploadId } });
 }
 
 /** Every part OSS holds for this upload (follows NextPartNumberMarker). */
@@ -210,7 +215,7 @@ export async function listParts(ctx: OssContext, t: OssTarget, uploadId: string,
   for (let page = 0; page < 20; page++) {
     const query: OssQuery = { 'max-parts': 1000, uploadId };
     if (marker) query['part-number-marker'] = marker;
-    const r = await ossRequest(ctx, t, { op: 'ListParts', method: 'GET', query, contentType: 'application/octet-stream', signal });
+    const r = await ossRequest(ctx, t, { op: 'ListParts', method: 'GET', query, signal });
     const re = /<Part>([\s\S]*?)<\/Part>/g;
     let m: RegExpExecArray | null;
     while ((m = re.exec(r.body))) {
@@ -227,8 +232,8 @@ export async function listParts(ctx: OssContext, t: OssTarget, uploadId: string,
 }
 
 export async function headObject(ctx: OssContext, t: OssTarget, signal?: AbortSignalLike): Promise<{ size: number; crc?: string }> {
-  const r = await ossRequest(ctx, t, { op: 'HeadObject', method: 'HEAD', contentType: 'application/octet-stream', signal });
-  return { size: parseInt(getHeader(r.header, 'content-length') || '-1', 10), crc: getHeader(r.header, 'x-oss-hash-crc64ecma') };
+  const r = await ossRequest(ctx, t, { op: 'HeadObject', method: 'HEAD', signal });
+  return { size: parseInt(getHeader(r.header, 'content-length') || '-1', 10), crc: crcOf(r.header) };
 }
 
 /** PostObject through wx.uploadFile (byte-level progress). The policy pins bucket, key and size. */
@@ -276,5 +281,5 @@ export async function postObject(
   });
   const h = res.header || {};
   if (res.statusCode < 200 || res.statusCode >= 300) throw ossError('PostObject', res.statusCode, h, res.data);
-  return { crc: getHeader(h, 'x-oss-hash-crc64ecma') };
+  return { crc: crcOf(h) };
 }
