@@ -4,7 +4,7 @@
  * MediaKitError with code `InvalidUploadAuth` / `InvalidUploadAddress` naming the problem.
  */
 import { MediaKitError } from '../errors';
-import { base64ToUtf8, utf8ToBase64 } from './bytes';
+import { base64ToUtf8, utf8ToBase64 } from '../util/bytes';
 
 export interface UploadAuth {
   AccessKeyId: string;

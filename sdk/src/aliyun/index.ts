@@ -6,5 +6,5 @@ export * from './crc64';
 export * from './oss-signature';
 export * from './rpc-signature';
 export * from './credentials';
-export { utf8Encode, utf8Decode, base64Encode, base64Decode, utf8ToBase64, base64ToUtf8, fromWordArray } from './bytes';
+export { utf8Encode, utf8Decode, base64Encode, base64Decode, utf8ToBase64, base64ToUtf8, fromWordArray } from '../util/bytes';
 export { toWordArray } from './word-array';

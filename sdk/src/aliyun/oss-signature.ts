@@ -9,7 +9,7 @@
 import HmacSHA1 from 'crypto-js/hmac-sha1';
 import HmacSHA256 from 'crypto-js/hmac-sha256';
 import SHA256 from 'crypto-js/sha256';
-import { base64Encode, fromWordArray, utf8ToBase64 } from './bytes';
+import { base64Encode, fromWordArray, utf8ToBase64 } from '../util/bytes';
 
 /** Header values as either side has them; names are matched case-insensitively. */
 export type OssHeaders = Record<string, string | number | undefined | null>;

@@ -6,7 +6,7 @@
  *   Signature          = base64(HMAC-SHA1(key = AccessKeySecret + "&", StringToSign))
  */
 import HmacSHA1 from 'crypto-js/hmac-sha1';
-import { base64Encode, fromWordArray } from './bytes';
+import { base64Encode, fromWordArray } from '../util/bytes';
 
 export type RpcParams = Record<string, string | number | boolean | undefined | null>;
 

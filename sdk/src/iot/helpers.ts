@@ -4,6 +4,7 @@
  */
 import { MediaKitError } from '../errors';
 import { IOT_INVALID_PARAMETER } from './errors';
+import { base64Decode, base64Encode, utf8Decode, utf8Encode } from '../util/bytes';
 
 /** bit15: the event has cloud video (documented in IVVAS.h). */
 export const IOT_HAS_VIDEO_BIT = 0x8000;
@@ -222,90 +223,20 @@ export function iotParseEndflag(v: unknown): boolean {
 
 /** UTF-8 byte length of a string (no TextEncoder in the mini-program's ES2017 lib). */
 export function iotUtf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
+  return utf8Encode(s).length;
 }
-
-function utf8Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(iotUtf8Length(s));
-  let p = 0;
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const lo = s.charCodeAt(i + 1);
-      if (lo >= 0xdc00 && lo <= 0xdfff) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-        i++;
-      }
-    }
-    if (c < 0x80) out[p++] = c;
-    else if (c < 0x800) {
-      out[p++] = 0xc0 | (c >> 6);
-      out[p++] = 0x80 | (c & 63);
-    } else if (c < 0x10000) {
-      out[p++] = 0xe0 | (c >> 12);
-      out[p++] = 0x80 | ((c >> 6) & 63);
-      out[p++] = 0x80 | (c & 63);
-    } else {
-      out[p++] = 0xf0 | (c >> 18);
-      out[p++] = 0x80 | ((c >> 12) & 63);
-      out[p++] = 0x80 | ((c >> 6) & 63);
-      out[p++] = 0x80 | (c & 63);
-    }
-  }
-  return out.subarray(0, p);
-}
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Bytes (or a string, as UTF-8) → base64. */
 export function iotToBase64(data: string | ArrayBuffer | Uint8Array): string {
-  const b = typeof data === 'string' ? utf8Bytes(data) : data instanceof Uint8Array ? data : new Uint8Array(data);
-  let out = '';
-  for (let i = 0; i < b.length; i += 3) {
-    const n = (b[i] << 16) | ((i + 1 < b.length ? b[i + 1] : 0) << 8) | (i + 2 < b.length ? b[i + 2] : 0);
-    out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63] + (i + 1 < b.length ? B64[(n >> 6) & 63] : '=') + (i + 2 < b.length ? B64[n & 63] : '=');
-  }
-  return out;
+  return base64Encode(typeof data === 'string' ? utf8Encode(data) : data instanceof Uint8Array ? data : new Uint8Array(data));
 }
 
-/** base64 → bytes. */
+/** base64 (standard or URL-safe) → bytes; throws on characters outside base64. */
 export function iotFromBase64(s: string): Uint8Array {
-  const clean = s.replace(/[^A-Za-z0-9+/]/g, '');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let p = 0;
-  for (let i = 0; i < clean.length; i += 4) {
-    const n = (B64.indexOf(clean[i]) << 18) | (B64.indexOf(clean[i + 1]) << 12) | ((B64.indexOf(clean[i + 2]) & 63) << 6) | (B64.indexOf(clean[i + 3]) & 63);
-    out[p++] = (n >> 16) & 255;
-    if (i + 2 < clean.length) out[p++] = (n >> 8) & 255;
-    if (i + 3 < clean.length) out[p++] = n & 255;
-  }
-  return out.subarray(0, p);
+  return base64Decode(s);
 }
 
-/** Bytes → string (UTF-8). */
+/** Bytes → string (UTF-8); throws on malformed UTF-8. */
 export function iotUtf8Decode(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; ) {
-    const c = b[i++];
-    let cp: number;
-    if (c < 0x80) cp = c;
-    else if (c < 0xe0) cp = ((c & 31) << 6) | (b[i++] & 63);
-    else if (c < 0xf0) cp = ((c & 15) << 12) | ((b[i++] & 63) << 6) | (b[i++] & 63);
-    else cp = ((c & 7) << 18) | ((b[i++] & 63) << 12) | ((b[i++] & 63) << 6) | (b[i++] & 63);
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      s += String.fromCharCode(0xd800 + (cp >> 10), 0xdc00 + (cp & 1023));
-    } else s += String.fromCharCode(cp);
-  }
-  return s;
+  return utf8Decode(b);
 }

@@ -6,7 +6,7 @@
  * lastModifiedTime + name (or duration), and the target fingerprint adds bucket/object + partSize.
  */
 import type { PlatformStorage } from '../platform/types';
-import { utf8Encode } from '../aliyun/bytes';
+import { utf8Encode } from '../util/bytes';
 import { crc64 } from '../aliyun/crc64';
 import type { VODUploadCheckpoint } from './types';
 

@@ -7,7 +7,7 @@ import { MediaKitError } from '../errors';
 import type { AbortSignalLike } from '../platform/abort';
 import type { PlatformAdapter, UploadProgress } from '../platform/types';
 import { getHeader } from '../platform/types';
-import { base64ToUtf8 } from '../aliyun/bytes';
+import { base64ToUtf8 } from '../util/bytes';
 import { ossObjectUrl } from '../aliyun/credentials';
 import {
   encodePostPolicy,

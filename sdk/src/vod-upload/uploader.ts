@@ -8,7 +8,7 @@ import { MediaKitError } from '../errors';
 import { AbortControllerLike, AbortSignalLike } from '../platform/abort';
 import { getDefaultAdapter } from '../platform';
 import type { FileStat, PlatformAdapter } from '../platform/types';
-import { utf8ToBase64 } from '../aliyun/bytes';
+import { utf8ToBase64 } from '../util/bytes';
 import { crc64, crc64Combine } from '../aliyun/crc64';
 import { decodeUploadAddress, decodeUploadAuth, parseOssEndpoint, uploadAuthExpiresAt } from '../aliyun/credentials';
 import { rpcNonce } from '../aliyun/rpc-signature';
