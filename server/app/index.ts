@@ -21,9 +21,11 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
   installJsonErrors(app);
   app.decorateRequest('user', null as never);
 
+  // Fail closed: every matched route needs a session except the public ones, decided on the route PATTERN fastify
+  // matched (a check on the raw URL could be sidestepped with percent-encoding such as /%61pi/me).
   app.addHook('onRequest', async (req) => {
-    const url = req.url.split('?')[0];
-    if (!url.startsWith('/api/') || PUBLIC_ROUTES.has(url)) return;
+    const route = req.routeOptions.url;
+    if (route === undefined || PUBLIC_ROUTES.has(route)) return; // unmatched → 404 from the not-found handler
     const h = req.headers.authorization;
     if (!h || !/^Bearer\s+\S+$/i.test(h)) {
       throw new HttpError(401, 'Unauthorized', 'Missing "Authorization: Bearer <token>": log in with POST /api/login first.');

@@ -270,3 +270,21 @@ describe('AppClient re-login and failures', () => {
     await expect(client.login()).rejects.toMatchObject({ code: 'LOGIN_FAILED', details: { statusCode: 401, serverCode: 'InvalidCode' } });
   });
 });
+
+describe('AppServer auth cannot be sidestepped', () => {
+  let stack: Awaited<ReturnType<typeof import('../../server').startDevStack>>;
+  beforeAll(async () => {
+    stack = await (await import('../../server')).startDevStack({ quiet: true });
+  });
+  afterAll(() => stack.close());
+
+  it.each([['/%61pi/me'], ['/api/%6De'], ['/%61pi/vod/config'], ['/%61pi/polyv/samples'], ['/api//me'], ['/API/me']])(
+    'a percent-encoded or odd path (%s) answers 401 or 404, never the route without a session',
+    async (p) => {
+      const res = await fetch(`${stack.appServerUrl}${p}`);
+      expect([401, 404]).toContain(res.status);
+      const body = await res.json();
+      expect(['Unauthorized', 'NotFound']).toContain(body.error.code);
+    },
+  );
+});
