@@ -23,6 +23,11 @@ export interface DevStackOptions {
   /** Start the local cloud (default true). */
   localCloud?: boolean;
   quiet?: boolean;
+  /**
+   * Let the local WeChat emulator accept the codes a real WeChat client's wx.login returns (DevTools, phone preview),
+   * logging them in as one local developer user. `npm start` turns it on; tests leave it off (strict codes).
+   */
+  acceptForeignLoginCodes?: boolean;
 }
 
 export interface DevStack {
@@ -46,7 +51,7 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
   const cloud =
     opts.localCloud === false
       ? undefined
-      : await startCloud({ dataDir: path.join(dataDir, 'cloud'), host, publicHost, basePort: opts.port ? opts.port + 1 : 0, quiet: opts.quiet });
+      : await startCloud({ dataDir: path.join(dataDir, 'cloud'), host, publicHost, basePort: opts.port ? opts.port + 1 : 0, quiet: opts.quiet, acceptForeignLoginCodes: opts.acceptForeignLoginCodes });
   try {
     const { app } = await buildAppServer({ env, cloud: cloud?.urls, dataDir: path.join(dataDir, 'app'), now: () => Date.now() });
     await app.listen({ host, port: opts.port || 0 });

@@ -16,6 +16,9 @@ async function main(): Promise<void> {
     publicHost: process.env.PUBLIC_HOST,
     dataDir: path.resolve(process.env.DATA_DIR || '.data'),
     localCloud: process.env.LOCAL_CLOUD !== '0',
+    // DevTools and phones get their wx.login codes from the real WeChat; the local emulator accepts them (one local
+    // developer user). WECHAT_DEV_ANY_CODE=0 restores the strict emulator.
+    acceptForeignLoginCodes: process.env.WECHAT_DEV_ANY_CODE !== '0',
   });
   const lines = [
     '',

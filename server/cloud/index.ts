@@ -26,6 +26,8 @@ export interface StartCloudOptions {
   basePort?: number;
   providers?: CloudProvider[];
   quiet?: boolean;
+  /** WeChat emulator: accept login codes from real WeChat clients (DevTools, phones) as the local developer user. */
+  acceptForeignLoginCodes?: boolean;
 }
 
 export interface RunningCloud {
@@ -37,14 +39,41 @@ export interface RunningCloud {
   close(): Promise<void>;
 }
 
-export function defaultProviders(): CloudProvider[] {
-  return [wechatProvider(), aliyunOssProvider(), aliyunVodProvider(), aliyunStsProvider(), polyvProvider(), iotProvider()];
+/** Whether a socket peer is this machine. */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.replace(/^::ffff:/, '');
+  return a === '::1' || /^127\./.test(a);
+}
+
+/**
+ * Dev-only endpoints (minting WeChat codes, the providers' /_admin APIs) answer only callers on this machine: with
+ * HOST=0.0.0.0 for phone preview the cloud is on the LAN, and those endpoints would let anyone log in as anyone.
+ * Decided on the matched route pattern, so percent-encoding cannot sidestep it.
+ */
+export function guardDevEndpoints(app: FastifyInstance): void {
+  app.addHook('onRequest', async (req, reply) => {
+    const route = req.routeOptions.url;
+    if (devEndpointDenied(route, req.socket.remoteAddress)) {
+      return reply.status(403).send({ error: { code: 'DevEndpointLoopbackOnly', message: `${route} answers only callers on this machine.` } });
+    }
+  });
+}
+
+/** The guard's decision for a matched route pattern and a peer address. */
+export function devEndpointDenied(route: string | undefined, remoteAddress: string | undefined): boolean {
+  const r = route || '';
+  return (r.startsWith('/_admin') || r.startsWith('/wx/dev/')) && !isLoopback(remoteAddress);
+}
+
+export function defaultProviders(opts: { acceptForeignLoginCodes?: boolean } = {}): CloudProvider[] {
+  return [wechatProvider({ acceptForeignCodes: opts.acceptForeignLoginCodes }), aliyunOssProvider(), aliyunVodProvider(), aliyunStsProvider(), polyvProvider(), iotProvider()];
 }
 
 export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud> {
   const host = opts.host || '127.0.0.1';
   const publicHost = opts.publicHost || (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-  const providers = opts.providers || defaultProviders();
+  const providers = opts.providers || defaultProviders({ acceptForeignLoginCodes: opts.acceptForeignLoginCodes });
   const bus = new EventEmitter();
   bus.setMaxListeners(50);
   let clockOffset = 0;
@@ -66,6 +95,7 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
         },
       };
       const app = await p.build(ctx);
+      guardDevEndpoints(app);
       if (p.name === 'wechat') {
         app.get('/_cloud', async () => ({ providers: urls }));
       }

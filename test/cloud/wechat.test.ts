@@ -5,8 +5,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { startCloud, RunningCloud } from '../../server/cloud';
-import { wechatProvider } from '../../server/cloud/wechat';
+import { startCloud, RunningCloud, devEndpointDenied, isLoopback } from '../../server/cloud';
+import { wechatProvider, localDeveloperOpenid } from '../../server/cloud/wechat';
 import { DEV_CREDENTIALS } from '../../server/dev-credentials';
 
 let cloud: RunningCloud;
@@ -94,5 +94,57 @@ describe('WeChat emulator: POST /wx/dev/code', () => {
     const r = await mint(body);
     expect(r.status).toBe(400);
     expect(typeof r.json.errmsg).toBe('string');
+  });
+});
+
+describe('WeChat emulator: codes from a real WeChat client (DevTools / phone preview)', () => {
+  let dev: RunningCloud;
+  beforeAll(async () => {
+    dev = await startCloud({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'wx-dev-')), providers: [wechatProvider({ acceptForeignCodes: true })], quiet: true });
+  });
+  afterAll(() => dev.close());
+  const exchange = async (code: string) => JSON.parse(await (await fetch(`${dev.urls.wechat}/sns/jscode2session?${new URLSearchParams({ appid: appId, secret, js_code: code })}`)).text());
+
+  it('accepts a code it never minted, as one stable local developer user, once', async () => {
+    const a = await exchange('081Xyz0w3ABCdef1234567890abcdEFG');
+    const b = await exchange('0c1AbC2d3EfG4h5IjK6lM7nO8pQ9rS0t');
+    expect(a.openid).toBe(localDeveloperOpenid(appId));
+    expect(b.openid).toBe(a.openid);
+    expect((await exchange('081Xyz0w3ABCdef1234567890abcdEFG')).errcode).toBe(40163);
+  });
+
+  it('still checks the app id and secret, and rejects a code with spaces or control characters', async () => {
+    const r = JSON.parse(await (await fetch(`${dev.urls.wechat}/sns/jscode2session?${new URLSearchParams({ appid: appId, secret: 'wrong', js_code: 'abc' })}`)).text());
+    expect(r.errcode).toBe(40125);
+    expect((await exchange('has space')).errcode).toBe(40029);
+  });
+
+  it('minted codes keep their own openid', async () => {
+    const minted = await (await fetch(`${dev.urls.wechat}/wx/dev/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ openid: 'oMintedUser01' }) })).json();
+    expect((await exchange(minted.code)).openid).toBe('oMintedUser01');
+  });
+});
+
+describe('dev endpoints answer only this machine', () => {
+  it.each([
+    ['/wx/dev/code', '192.168.1.23', true],
+    ['/_admin/faults', '10.0.0.8', true],
+    ['/_admin/faults', '::ffff:172.16.0.4', true],
+    ['/wx/dev/code', '127.0.0.1', false],
+    ['/_admin/faults', '::1', false],
+    ['/sns/jscode2session', '192.168.1.23', false],
+    ['/oss-bucket/_admin-key', '192.168.1.23', false],
+    [undefined, '192.168.1.23', false],
+  ])('route %s from %s → denied %s', (route, addr, denied) => {
+    expect(devEndpointDenied(route, addr)).toBe(denied);
+  });
+
+  it('a loopback caller is served through the guard over a real socket (route pattern, not raw URL, decides)', async () => {
+    const r = await fetch(`${base}/%77x/dev/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(r.status).toBe(200);
+  });
+
+  it.each([['127.0.0.1', true], ['127.8.9.1', true], ['::1', true], ['::ffff:127.0.0.1', true], ['192.168.1.2', false], ['10.0.0.1', false], [undefined, false]])('isLoopback(%s) = %s', (a, want) => {
+    expect(isLoopback(a)).toBe(want);
   });
 });

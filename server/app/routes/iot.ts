@@ -18,15 +18,20 @@ import { createLocalIoTBackend } from '../iot/local';
 
 export const IOT_MAX_DATA_SIZE = 30000;
 
-export function createIoTBackend(deps: AppDeps): IoTBackend {
+/**
+ * The IoT backend, or why there is none. Configuration mistakes (half a key pair, an unknown backend) stop the
+ * AppServer at start; a backend that is simply not configured (no local cloud, no IOT_API_URL, or production without
+ * IOT_SECRET_ID/KEY) leaves the other products running and answers the IoT routes 503 IoTNotConfigured.
+ */
+export function createIoTBackend(deps: AppDeps): IoTBackend | { unavailable: string } {
   const env = deps.env;
   const kind = env.IOT_BACKEND || 'local';
   if (kind !== 'local') {
-    throw new Error(`IOT_BACKEND=${kind} is not supported yet (only "local"; a Tencent Cloud adapter implements server/app/iot/backend.ts later).`);
+    throw new Error(`IOT_BACKEND=${kind} is not supported yet (only "local"; a Tencent Cloud adapter implements server/app/iot/backend().ts later).`);
   }
-  const apiUrl = env.IOT_API_URL || deps.cloud?.iot;
-  if (!apiUrl && !deps.cloud) throw new Error('IoT: set IOT_API_URL, or run with the local cloud.');
   if ((env.IOT_SECRET_ID && !env.IOT_SECRET_KEY) || (!env.IOT_SECRET_ID && env.IOT_SECRET_KEY)) throw new Error('Set both IOT_SECRET_ID and IOT_SECRET_KEY (or neither).');
+  if (!env.IOT_API_URL && !deps.cloud) return { unavailable: 'IoT Video is not configured on this AppServer: set IOT_API_URL (and IOT_SECRET_ID / IOT_SECRET_KEY), or run with the local cloud.' };
+  if (env.NODE_ENV === 'production' && !env.IOT_SECRET_ID) return { unavailable: 'IoT Video is not configured: set IOT_SECRET_ID / IOT_SECRET_KEY (the local development credentials are refused in production).' };
   return createLocalIoTBackend({
     // Read at call time: the cloud's URLs are filled in once it listens.
     apiUrl: () => env.IOT_API_URL || (deps.cloud && deps.cloud.iot) || '',
@@ -72,8 +77,12 @@ const bodies = {
 };
 
 export default async function iotRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  const backend = createIoTBackend(deps);
-  app.addHook('onClose', async () => backend.close());
+  const made = createIoTBackend(deps);
+  if (!('unavailable' in made)) app.addHook('onClose', async () => made.close());
+  const backend = (): IoTBackend => {
+    if ('unavailable' in made) throw new HttpError(503, 'IoTNotConfigured', made.unavailable);
+    return made;
+  };
 
   const answer = async (work: () => Promise<IoTResult>) => {
     try {
@@ -87,66 +96,66 @@ export default async function iotRoutes(app: FastifyInstance, deps: AppDeps): Pr
 
   app.post('/api/iot/devices/list', async (req) => {
     parseBody(bodies.devices, req.body ?? {});
-    return answer(() => backend.listDevices(req.user.openid));
+    return answer(() => backend().listDevices(req.user.openid));
   });
 
   // ---- IVVAS ----
   app.post('/api/iot/vas/cloudstorage/describe', async (req) => {
     const b = parseBody(bodies.describe, req.body);
-    return answer(() => backend.getServiceDetailInfo(req.user.openid, b.deviceId, b.sourceId));
+    return answer(() => backend().getServiceDetailInfo(req.user.openid, b.deviceId, b.sourceId));
   });
   app.post('/api/iot/vas/playback/datelist', async (req) => {
     const b = parseBody(bodies.datelist, req.body);
-    return answer(() => backend.getVideoDateList(req.user.openid, b.deviceId, b.timezone));
+    return answer(() => backend().getVideoDateList(req.user.openid, b.deviceId, b.timezone));
   });
   app.post('/api/iot/vas/playback/list', async (req) => {
     const b = parseBody(bodies.range, req.body);
     if (b.endTime < b.startTime) throw new HttpError(400, 'InvalidParameter', 'endTime must not be before startTime.');
-    return answer(() => backend.getVideoPlayList(req.user.openid, b.deviceId, b.startTime, b.endTime));
+    return answer(() => backend().getVideoPlayList(req.user.openid, b.deviceId, b.startTime, b.endTime));
   });
   app.post('/api/iot/vas/playback/play', async (req) => {
     const b = parseBody(bodies.range, req.body);
     if (b.endTime !== 0 && b.endTime <= b.startTime) throw new HttpError(400, 'InvalidParameter', 'endTime must be after startTime (or 0 for "up to now").');
-    return answer(() => backend.getVideoPlayAddress(req.user.openid, b.deviceId, b.startTime, b.endTime));
+    return answer(() => backend().getVideoPlayAddress(req.user.openid, b.deviceId, b.startTime, b.endTime));
   });
   app.post('/api/iot/vas/event/list', async (req) => {
     const b = parseBody(bodies.events, req.body);
     if (b.endTime < b.startTime) throw new HttpError(400, 'InvalidParameter', 'endTime must not be before startTime.');
     const typeMasks = Array.isArray(b.filterTypeMask) ? b.filterTypeMask : [];
     return answer(() =>
-      backend.getEventList(req.user.openid, b.deviceId, { startTime: b.startTime, endTime: b.endTime, pageSize: b.pageSize, typeMasks, validCloudStorage: !!b.validCloudStorage }),
+      backend().getEventList(req.user.openid, b.deviceId, { startTime: b.startTime, endTime: b.endTime, pageSize: b.pageSize, typeMasks, validCloudStorage: !!b.validCloudStorage }),
     );
   });
   app.post('/api/iot/vas/event/remove', async (req) => {
     const b = parseBody(bodies.remove, req.body);
-    return answer(() => backend.deleteEvents(req.user.openid, b.deviceId, Array.from(new Set(b.eventIds))));
+    return answer(() => backend().deleteEvents(req.user.openid, b.deviceId, Array.from(new Set(b.eventIds))));
   });
 
   // ---- IVMessageMgr ----
   app.post('/api/iot/message/property/read', async (req) => {
     const b = parseBody(bodies.read, req.body);
-    return answer(() => backend.readProperty(req.user.openid, b.deviceId, b.path));
+    return answer(() => backend().readProperty(req.user.openid, b.deviceId, b.path));
   });
   app.post('/api/iot/message/property/write', async (req) => {
     const b = parseBody(bodies.write, req.body);
-    return answer(() => backend.writeProperty(req.user.openid, b.deviceId, b.path, b.json));
+    return answer(() => backend().writeProperty(req.user.openid, b.deviceId, b.path, b.json));
   });
   app.post('/api/iot/message/action', async (req) => {
     const b = parseBody(bodies.write, req.body);
-    return answer(() => backend.takeAction(req.user.openid, b.deviceId, b.path, b.json));
+    return answer(() => backend().takeAction(req.user.openid, b.deviceId, b.path, b.json));
   });
   app.post('/api/iot/message/property/add', async (req) => {
     const b = parseBody(bodies.write, req.body);
-    return answer(() => backend.addProperty(req.user.openid, b.deviceId, b.path, b.json));
+    return answer(() => backend().addProperty(req.user.openid, b.deviceId, b.path, b.json));
   });
   app.post('/api/iot/message/property/delete', async (req) => {
     const b = parseBody(bodies.remove_prop, req.body);
-    return answer(() => backend.deleteProperty(req.user.openid, b.deviceId, b.path));
+    return answer(() => backend().deleteProperty(req.user.openid, b.deviceId, b.path));
   });
   app.post('/api/iot/message/data/send', async (req) => {
     const b = parseBody(bodies.send, req.body);
     const size = Buffer.from(b.data, 'base64').length;
     if (size > IOT_MAX_DATA_SIZE) return { code: 21008, msg: `消息长度超出上限(MAX_DATA_SIZE): ${size} > ${IOT_MAX_DATA_SIZE} bytes`, data: null };
-    return answer(() => backend.sendDataToDevice(req.user.openid, b.deviceId, b.data, !!b.expectResponse));
+    return answer(() => backend().sendDataToDevice(req.user.openid, b.deviceId, b.data, !!b.expectResponse));
   });
 }

@@ -19,6 +19,17 @@ interface CodeRecord {
 export interface WechatCloudOptions {
   /** Accepted app ids and their secrets (defaults to the dev credentials). */
   apps?: Record<string, string>;
+  /**
+   * Accept login codes this emulator did not mint (what wx.login returns inside WeChat DevTools or on a phone, which
+   * only the real WeChat could exchange). Each such code is single-use and logs in as ONE stable local developer
+   * user per app id. `npm start` turns this on; tests keep the strict behaviour (unknown code → 40029).
+   */
+  acceptForeignCodes?: boolean;
+}
+
+/** The openid every foreign code maps to: stable per app id, so a developer keeps their data across logins. */
+export function localDeveloperOpenid(appId: string): string {
+  return 'o' + createHash('sha256').update(`${appId}:local-developer`).digest('base64url').slice(0, 27);
 }
 
 /** WeChat answers errors with HTTP 200 and {errcode, errmsg}; the errmsg carries a "rid". */
@@ -33,6 +44,7 @@ export function wechatProvider(options: WechatCloudOptions = {}): CloudProvider 
     async build(ctx: CloudContext) {
       const app = createFastify({ name: 'wechat' });
       const codes = new Map<string, CodeRecord>();
+      const foreignUsed = new Set<string>();
 
       const sweep = () => {
         const now = ctx.now();
@@ -51,6 +63,11 @@ export function wechatProvider(options: WechatCloudOptions = {}): CloudProvider 
         if (apps[q.appid] !== q.secret) return wxErr(40125, 'invalid appsecret');
         sweep();
         const rec = codes.get(q.js_code);
+        if (!rec && options.acceptForeignCodes && /^[\x21-\x7e]{1,128}$/.test(q.js_code)) {
+          if (foreignUsed.has(q.js_code)) return wxErr(40163, 'code been used');
+          foreignUsed.add(q.js_code);
+          return { session_key: randomBytes(16).toString('base64'), openid: localDeveloperOpenid(q.appid) };
+        }
         if (!rec || rec.appId !== q.appid) return wxErr(40029, 'invalid code');
         if (rec.used) return wxErr(40163, 'code been used');
         if (rec.expiresAt < ctx.now()) return wxErr(40029, 'invalid code');
