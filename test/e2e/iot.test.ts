@@ -140,7 +140,8 @@ describe('event list', () => {
     const all = await truth(cam.deviceId, from, to);
     const cases: number[][] = [[IOT_HAS_VIDEO_BIT], [0x1 | 0x2], [0x1, 0x2], [0x80000000], [0x80000000, IOT_HAS_VIDEO_BIT]];
     for (const masks of cases) {
-      const want = all.filter((e) => iotMatchTypeMasks(e.alarmType, masks)).map((e) => e.alarmId);
+      // Expected set computed independently of the SDK helper: every mask must share a bit with the (unsigned) type.
+      const want = all.filter((e) => masks.every((m) => (BigInt(e.alarmType >>> 0) & BigInt(m >>> 0)) !== BigInt(0))).map((e) => e.alarmId);
       const got = await new IoTEventPager(vas, { deviceId: cam.deviceId, startTime: from, endTime: to, pageSize: 50, typeMasks: masks }).all();
       expect(got.map((e) => e.alarmId)).toEqual(want);
       expect(got.every((e) => iotMatchTypeMasks(e.alarmType, masks))).toBe(true);
@@ -332,6 +333,15 @@ describe('thing model messages', () => {
     expect(JSON.parse(iotUtf8Decode(iotFromBase64(r.data!.data)))).toEqual({ ack: 1, bytes: 30000 });
     await expect(msg.sendDataToDevice(cam.deviceId, new Uint8Array(30001))).rejects.toMatchObject({ iotCode: 21008 });
     const raw = await client.call<{ code: number }>('POST', '/api/iot/message/data/send', { deviceId: cam.deviceId, data: Buffer.alloc(30001).toString('base64') });
+    expect(raw.code).toBe(21008);
+    // Far over the limit (more than 60,000 base64 characters) is still the seed's 21008, not a 400.
+    const huge = await client.call<{ code: number }>('POST', '/api/iot/message/data/send', { deviceId: cam.deviceId, data: Buffer.alloc(50000).toString('base64') });
+    expect(huge.code).toBe(21008);
+  });
+
+  test('property JSON is limited to 30,000 UTF-8 bytes, not characters: 10,001 Chinese characters (30,003 bytes) → 21008', async () => {
+    const json = JSON.stringify({ setVal: '中'.repeat(10001) });
+    const raw = await client.call<{ code: number }>('POST', '/api/iot/message/property/write', { deviceId: cam.deviceId, path: 'ProUser._buildIn.val.nickName', json });
     expect(raw.code).toBe(21008);
   });
 });

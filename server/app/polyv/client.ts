@@ -77,6 +77,10 @@ export function mapPolyvError(api: string, httpStatus: number, body: PolyvEnvelo
   if (/sign/.test(t) && /(invalid|not right|not_found|not found|empty)/.test(t)) {
     return new HttpError(502, PolyvApiErrorCode.AuthFailed, say('Polyv rejected the signature: check the Polyv secret configured on the AppServer.'), details);
   }
+  // Before the account rule: "user children expired" (sub-account code 103) is a 403, not an unknown account.
+  if (/forbidden|permission limited|children expired/.test(t)) {
+    return new HttpError(403, PolyvApiErrorCode.Forbidden, say('Polyv refused access to this video.'), details);
+  }
   if (/user_not_found|app_not_found|could not find user|application not exist|user children|secretkey not found/.test(t)) {
     return new HttpError(502, PolyvApiErrorCode.AuthFailed, say('Polyv does not know the configured account: check POLYV_APP_ID / POLYV_USER_ID.'), details);
   }
@@ -85,9 +89,6 @@ export function mapPolyvError(api: string, httpStatus: number, body: PolyvEnvelo
   }
   if (/video_not_found|cannot find the video|video not found|vid is blank/.test(t)) {
     return new HttpError(404, PolyvApiErrorCode.VideoNotFound, say('No such Polyv video for this account.'), details);
-  }
-  if (/forbidden|permission limited|children expired/.test(t)) {
-    return new HttpError(403, PolyvApiErrorCode.Forbidden, say('Polyv refused access to this video.'), details);
   }
   if (/qps|exceeds|rate/.test(t) || httpStatus === 429) {
     return new HttpError(429, PolyvApiErrorCode.RateLimited, say('Polyv rate limit reached: try again later.'), details);
