@@ -512,6 +512,28 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     expect(partRequests(rt, big).filter((r) => partNumberOf(r.url) === 6 && r.status === 500).length).toBe(2);
   });
 
+  test('a "fail abort" WeChat reports on its own (not our stop / cancel) is retried like a network error: once → the file finishes; every time → NetworkError; onUploadEnd fires (no stall)', async () => {
+    const rt = runtime();
+    let app!: AppClient;
+    const { up, run, app: a } = uploader(rt, { partSize: 100 * KB, parallel: 2, retryCount: 2, retryDuration: 0.01, getUploadAuth: authFromAppServer(() => app) });
+    app = a;
+    rt.faults.add({ match: { method: 'PUT', url: /\?partNumber=2&/ }, times: 1, action: { type: 'fail', reason: 'abort' } });
+    rt.faults.add({ match: { api: 'uploadFile' }, times: Infinity, action: { type: 'fail', reason: 'abort' } });
+    const big = rt.files.writeTempSized('hostabort.mp4', 350 * KB, 21);
+    up.addFile({ url: big });
+    up.addFile({ url: rt.files.writeTempSized('hostabort-small.mp4', 20 * KB, 22) });
+    up.startUpload();
+    await run.done;
+    expect(up.listFiles().map((i) => i.state)).toEqual(['Success', 'Failure']);
+    expect(run.failures().map((f) => [f[0], f[1]])).toEqual([['hostabort-small.mp4', 'NetworkError']]);
+    expect(run.events[run.events.length - 1]).toEqual(['onUploadEnd']);
+    const info = up.listFiles()[0];
+    const part2 = partRequests(rt, info).filter((r) => partNumberOf(r.url) === 2);
+    expect(part2.map((r) => r.error || r.status)).toEqual(['request:fail abort', 200]);
+    expect((await ossObject(info.bucket as string, info.object as string)).equals(source(rt, big))).toBe(true);
+    expect(rt.requests.filter((r) => r.api === 'uploadFile')).toHaveLength(3); // 1 + retryCount
+  }, 20000);
+
   test('failures are reported with a specific code and onUploadEnd still fires: retries exhausted (NetworkError), OSS 403 (AccessDenied)', async () => {
     const rt = runtime();
     let app!: AppClient;

@@ -174,6 +174,22 @@ describe('fault: delay', () => {
   });
 });
 
+describe('fault: fail', () => {
+  test('the host fails the task itself with "<api>:fail <reason>" and never connects', async () => {
+    const before = server.seen.length;
+    rt.faults.add({ match: { api: 'request' }, action: { type: 'fail', reason: 'abort' } });
+    rt.faults.add({ match: { api: 'uploadFile' }, action: { type: 'fail', reason: 'url not in domain list' } });
+    const r = await wxCall(rt.wx.request, { url: `${server.url}/x` }).result;
+    expect(r.ok).toBe(false);
+    expect(r.res.errMsg).toBe('request:fail abort');
+    const u = await wxCall(rt.wx.uploadFile, { url: `${server.url}/u`, filePath: rt.files.writeTemp('ff.bin', 'abc'), name: 'file' }).result;
+    expect(u.res.errMsg).toBe('uploadFile:fail url not in domain list');
+    expect(server.seen.length).toBe(before);
+    expect(rt.requests[rt.requests.length - 1]).toMatchObject({ fault: 'fail:url not in domain list', bytesSent: 0 });
+    expect(() => rt.faults.add({ action: { type: 'fail', reason: '' } })).toThrow(/invalid action/);
+  });
+});
+
 describe('fault: cutAfter', () => {
   test('uploadFile: the server receives exactly N body bytes, then the connection resets', async () => {
     const filePath = rt.files.writeTempSized('v.mp4', 300000);

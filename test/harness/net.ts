@@ -31,7 +31,12 @@ export type FaultAction =
   /** Hold the task this many ms before connecting (counts toward its timeout). */
   | { type: 'delay'; ms: number }
   /** request/uploadFile: reset after N request-body bytes reached the server; downloadFile: after N response-body bytes. */
-  | { type: 'cutAfter'; bytes: number };
+  | { type: 'cutAfter'; bytes: number }
+  /**
+   * The host fails the task itself with errMsg `<api>:fail <reason>` without connecting, as WeChat does for
+   * e.g. 'abort' (a task WeChat dropped on its own) or 'url not in domain list'.
+   */
+  | { type: 'fail'; reason: string };
 
 export interface FaultRule {
   match?: { url?: string | RegExp; method?: string; api?: NetApi };
@@ -171,7 +176,8 @@ export class FaultRegistry {
       (a.type === 'reset' && (a.when === undefined || a.when === 'request' || a.when === 'response')) ||
       (a.type === 'status' && Number.isInteger(a.status) && a.status >= 100 && a.status <= 999) ||
       (a.type === 'delay' && typeof a.ms === 'number' && a.ms >= 0) ||
-      (a.type === 'cutAfter' && Number.isInteger(a.bytes) && a.bytes >= 0);
+      (a.type === 'cutAfter' && Number.isInteger(a.bytes) && a.bytes >= 0) ||
+      (a.type === 'fail' && typeof a.reason === 'string' && a.reason.length > 0);
     if (!ok) throw new Error(`faults.add: invalid action ${JSON.stringify(a)}`);
     const times = rule.times === undefined ? 1 : rule.times;
     if (!(times > 0)) throw new Error(`faults.add: times must be > 0 (or Infinity), got ${String(rule.times)}`);
@@ -218,6 +224,8 @@ function describeFault(a: FaultAction): string {
       return `delay:${a.ms}`;
     case 'cutAfter':
       return `cutAfter:${a.bytes}`;
+    case 'fail':
+      return `fail:${a.reason}`;
   }
 }
 
@@ -499,6 +507,7 @@ export class Net {
       await task.sleep(fault.ms);
       if (!task.active) return;
     }
+    if (fault && fault.type === 'fail') return task.fail(fault.reason);
     const headers = { ...spec.headers, Host: target.hostHeader };
     entry.header = headers;
     if (fault && fault.type === 'status') {

@@ -90,6 +90,23 @@ describe('createWxAdapter', () => {
     expect(calls[0].task.aborted).toBe(true);
   });
 
+  it('a "fail abort" WeChat reports on its own (our signal did not abort) is a retryable NETWORK_ERROR, for request, uploadFile and downloadFile', async () => {
+    const { wx, calls } = fakeWx();
+    const a = createWxAdapter(wx);
+    const c = new AbortControllerLike(); // a signal that never aborts
+    const ps = [
+      a.request({ url: 'https://x', signal: c.signal }),
+      a.uploadFile({ url: 'https://x', filePath: 'http://tmp/a', name: 'file', signal: c.signal }),
+      a.downloadFile({ url: 'https://x' }),
+    ];
+    await Promise.resolve();
+    expect(calls).toHaveLength(3);
+    for (const call of calls) call.opts.fail({ errMsg: `${call.api}:fail abort` });
+    for (const [i, p] of ps.entries()) {
+      await expect(p).rejects.toMatchObject({ code: PlatformErrorCode.Network, message: `${calls[i].api}:fail abort` });
+    }
+  });
+
   it('never starts a request whose signal is already aborted', async () => {
     const { wx, calls } = fakeWx();
     const c = new AbortControllerLike();

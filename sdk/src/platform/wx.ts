@@ -56,9 +56,14 @@ export function classifyErrMsg(errMsg: string): string {
   return PlatformErrorCode.Network;
 }
 
+/**
+ * A wx failure the SDK did not ask for. ABORTED is reserved for our own signal (netTask checks it before calling
+ * this): a "fail abort" WeChat reports on its own (task dropped by the host) is a retryable NETWORK_ERROR.
+ */
 function wxError(api: string, err: { errMsg?: string; errno?: number } | undefined): MediaKitError {
   const errMsg = (err && err.errMsg) || `${api}:fail`;
-  return new MediaKitError(classifyErrMsg(errMsg), errMsg, { api, errMsg, errno: err && err.errno });
+  const code = classifyErrMsg(errMsg);
+  return new MediaKitError(code === PlatformErrorCode.Aborted ? PlatformErrorCode.Network : code, errMsg, { api, errMsg, errno: err && err.errno });
 }
 
 function fsError(api: string, path: string, err: { errMsg?: string } | undefined): MediaKitError {
