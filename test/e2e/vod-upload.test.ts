@@ -4,7 +4,7 @@
  * signature checks). Objects are read back from the local OSS and compared byte for byte.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OSS from 'ali-oss';
@@ -479,6 +479,60 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     expect(rt2.requests.filter((r) => r.method === 'GET' && /uploadId=/.test(r.url))).toHaveLength(1); // ListParts
     const resent = partRequests(rt2, info).length - (21 - sentBefore);
     expect(resent).toBeLessThanOrEqual(parallel);
+    await rt2.close();
+    rmSync(sandboxDir, { recursive: true, force: true });
+  });
+
+  test('resume after restart from a NEW temp path with a NEW mtime (a phone re-pick): the content fingerprint finds the checkpoint, same UploadId, byte-identical; a different file of the same size does NOT resume', async () => {
+    const sandboxDir = mkdtempSync(path.join(os.tmpdir(), 'vod-repick-'));
+    const partSize = 100 * KB;
+    const rt1 = runtime({ sandboxDir, openid: 'ovodrepick' });
+    let app1!: AppClient;
+    const s1 = uploader(rt1, { partSize, parallel: 2, getUploadAuth: authFromAppServer(() => app1) });
+    app1 = s1.app;
+    // parts 6+ are held before connecting, so the kill finds exactly parts 1-5 on the server
+    rt1.faults.add({ match: { method: 'PUT', url: /partNumber=([6-9]|\d\d)&/ }, times: Infinity, action: { type: 'delay', ms: 60000 } });
+    const p1 = rt1.files.writeTempSized('tmp_pick1.mp4', 12 * partSize + 333, 31);
+    const original = source(rt1, p1);
+    s1.up.addFile({ url: p1 });
+    s1.up.startUpload();
+    while (partRequests(rt1, s1.up.listFiles()[0]).filter((r) => r.status === 200).length < 5) await new Promise((r) => setTimeout(r, 5));
+    const first = s1.up.listFiles()[0];
+    const { uploadId, videoId } = first;
+    expect(uploadId).toBeTruthy();
+    await rt1.close(); // the app is killed mid-upload
+
+    const rt2 = runtime({ sandboxDir, openid: 'ovodrepick' });
+    // the user picks the same video again: WeChat copies it to a new temp path with a new mtime
+    const copy = rt2.files.writeTemp('tmp_pick2.mp4', original);
+    const later = new Date(Date.now() + 3600 * 1000);
+    utimesSync(rt2.files.realPath(copy), later, later);
+    expect(copy).not.toBe(p1);
+    expect(Math.floor(statSync(rt2.files.realPath(copy)).mtimeMs / 1000)).not.toBe(Math.floor(statSync(rt2.files.realPath(p1)).mtimeMs / 1000));
+    // a different file of the same size (only its last byte differs)
+    const otherBytes = Buffer.from(original);
+    otherBytes[otherBytes.length - 1] ^= 0xff;
+    const other = rt2.files.writeTemp('tmp_pick3.mp4', otherBytes);
+    let app2!: AppClient;
+    const s2 = uploader(rt2, { partSize, parallel: 2, getUploadAuth: authFromAppServer(() => app2) });
+    app2 = s2.app;
+    s2.up.addFile({ url: other });
+    s2.up.addFile({ url: copy });
+    s2.up.startUpload();
+    await s2.run.done;
+    expect(s2.run.failures()).toEqual([]);
+    const [o, c] = s2.up.listFiles();
+    // the copy resumed: same video, same UploadId, no InitiateMultipartUpload, only the missing parts sent
+    expect(c.videoId).toBe(videoId);
+    expect(c.uploadId).toBe(uploadId);
+    expect(initiates(rt2, c)).toHaveLength(0);
+    expect(partRequests(rt2, c).map((r) => partNumberOf(r.url)).sort((x, y) => x - y)).toEqual([6, 7, 8, 9, 10, 11, 12, 13]);
+    expect((await ossObject(c.bucket as string, c.object as string)).equals(original)).toBe(true);
+    // the different file started over: a new video and a new multipart upload
+    expect(o.videoId).not.toBe(videoId);
+    expect(o.uploadId).not.toBe(uploadId);
+    expect(initiates(rt2, o)).toHaveLength(1);
+    expect((await ossObject(o.bucket as string, o.object as string)).equals(otherBytes)).toBe(true);
     await rt2.close();
     rmSync(sandboxDir, { recursive: true, force: true });
   });

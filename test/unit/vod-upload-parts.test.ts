@@ -6,8 +6,9 @@ import { AbortControllerLike, createInjectedAdapter, MediaKitError, PlatformAdap
 import { choosePartSize, runParts, splitParts, MIN_PART_SIZE } from '../../sdk/src/vod-upload/multipart';
 import { classifyError, reportCode, withRetry } from '../../sdk/src/vod-upload/retry';
 import { ProgressMeter } from '../../sdk/src/vod-upload/progress';
-import { CheckpointStore, CHECKPOINT_STORAGE_KEY, fileFingerprint, targetFingerprint } from '../../sdk/src/vod-upload/checkpoint';
+import { CheckpointStore, CHECKPOINT_STORAGE_KEY, EDGE_BYTES, edgeCrcs, fileFingerprint, targetFingerprint } from '../../sdk/src/vod-upload/checkpoint';
 import { ossError } from '../../sdk/src/vod-upload/oss';
+import { crc64 } from '../../sdk/src/aliyun/crc64';
 import type { VODUploadCheckpoint } from '../../sdk/src/vod-upload/types';
 
 function memStorage() {
@@ -304,16 +305,41 @@ describe('checkpoint store', () => {
     expect(warnings).toHaveLength(1);
   });
 
-  test('fingerprint: size + lastModifiedTime + name (or duration), not the temp path; target adds bucket/object/partSize', () => {
-    const a = fileFingerprint({ size: 10, lastModifiedTime: 5, name: 'clip.mp4' });
-    expect(fileFingerprint({ size: 10, lastModifiedTime: 5, name: 'clip.mp4' })).toBe(a);
-    expect(fileFingerprint({ size: 11, lastModifiedTime: 5, name: 'clip.mp4' })).not.toBe(a);
-    expect(fileFingerprint({ size: 10, lastModifiedTime: 6, name: 'clip.mp4' })).not.toBe(a);
-    expect(fileFingerprint({ size: 10, lastModifiedTime: 5, name: 'other.mp4' })).not.toBe(a);
-    // with a duration (chooseMedia), a renamed temp file still matches
-    expect(fileFingerprint({ size: 10, lastModifiedTime: 5, name: 'tmp_1.mp4', duration: 3.2 })).toBe(
-      fileFingerprint({ size: 10, lastModifiedTime: 5, name: 'tmp_2.mp4', duration: 3.2 }),
-    );
+  test('fingerprint: size + CRC-64 of the first / last 64 KiB + name / duration when given — no mtime, no temp path; target adds bucket/object/partSize', async () => {
+    const bytes = Buffer.alloc(300 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 255;
+    const reads: Array<[number, number]> = [];
+    const reader = (buf: Buffer) => async (pos: number, len: number) => {
+      reads.push([pos, len]);
+      return new Uint8Array(buf.subarray(pos, pos + len)).buffer;
+    };
+    const edges = await edgeCrcs(bytes.length, reader(bytes));
+    expect(reads).toEqual([
+      [0, EDGE_BYTES],
+      [bytes.length - EDGE_BYTES, EDGE_BYTES],
+    ]);
+    expect(edges).toBe(`${crc64(bytes.subarray(0, EDGE_BYTES))}/${crc64(bytes.subarray(bytes.length - EDGE_BYTES))}`);
+    const changed = (at: number) => {
+      const b = Buffer.from(bytes);
+      b[at] ^= 1;
+      return edgeCrcs(b.length, reader(b));
+    };
+    expect(await changed(10)).not.toBe(edges); // first 64 KiB
+    expect(await changed(bytes.length - 10)).not.toBe(edges); // last 64 KiB
+    // under 128 KiB the tail starts after the head (no byte read twice)
+    reads.length = 0;
+    await edgeCrcs(100 * 1024, reader(bytes));
+    expect(reads).toEqual([
+      [0, EDGE_BYTES],
+      [EDGE_BYTES, 100 * 1024 - EDGE_BYTES],
+    ]);
+    const a = fileFingerprint({ size: 10, edges });
+    expect(fileFingerprint({ size: 10, edges })).toBe(a);
+    expect(fileFingerprint({ size: 11, edges })).not.toBe(a);
+    expect(fileFingerprint({ size: 10, edges: await changed(10) })).not.toBe(a);
+    expect(fileFingerprint({ size: 10, edges, name: 'clip.mp4' })).not.toBe(a);
+    expect(fileFingerprint({ size: 10, edges, duration: 3.2 })).toBe(fileFingerprint({ size: 10, edges, duration: 3.2 }));
+    expect(fileFingerprint({ size: 10, edges, duration: 3.2 })).not.toBe(fileFingerprint({ size: 10, edges, duration: 3.3 }));
     const t = targetFingerprint(a, 'b', 'k', 102400);
     expect(targetFingerprint(a, 'b', 'k2', 102400)).not.toBe(t);
     expect(targetFingerprint(a, 'b2', 'k', 102400)).not.toBe(t);

@@ -2,8 +2,9 @@
  * Resume checkpoints in wx storage: one namespaced key holding a small map (no part lists — on resume ListParts is
  * the truth), entries expire, at most MAX entries are kept.
  *
- * Identity does not rely on the temp path (phones hand out a new one per pick): the file fingerprint is size +
- * lastModifiedTime + name (or duration), and the target fingerprint adds bucket/object + partSize.
+ * Identity is the file's content, not its temp path or mtime (phones hand out a new temp path AND a new mtime on
+ * every pick): the file fingerprint is size + CRC-64 of the first and last 64 KiB + the name / duration the app gave
+ * to addFile; the target fingerprint adds bucket/object + partSize.
  */
 import type { PlatformStorage } from '../platform/types';
 import { utf8Encode } from '../util/bytes';
@@ -17,8 +18,19 @@ function hash(s: string): string {
   return crc64(utf8Encode(s));
 }
 
-export function fileFingerprint(f: { size: number; lastModifiedTime: number; name: string; duration?: number }): string {
-  return hash(`${f.size}|${f.lastModifiedTime}|${f.duration ? `d${Math.round(f.duration * 1000)}` : f.name}`);
+/** Bytes read from each end of a file for its fingerprint. */
+export const EDGE_BYTES = 64 * 1024;
+
+/** CRC-64 of the first and the last 64 KiB (the tail starts after the head in files under 128 KiB). */
+export async function edgeCrcs(size: number, read: (position: number, length: number) => Promise<ArrayBuffer>): Promise<string> {
+  const head = Math.min(EDGE_BYTES, size);
+  const tail = Math.min(EDGE_BYTES, size - head);
+  return `${crc64(await read(0, head))}/${tail ? crc64(await read(size - tail, tail)) : '0'}`;
+}
+
+/** `edges` from edgeCrcs; `name` / `duration` only when the app passed them to addFile (never the temp path). */
+export function fileFingerprint(f: { size: number; edges: string; name?: string; duration?: number }): string {
+  return hash(`${f.size}|${f.edges}|${f.duration ? `d${Math.round(f.duration * 1000)}` : ''}|${f.name || ''}`);
 }
 
 export function targetFingerprint(file: string, bucket: string, object: string, partSize: number): string {

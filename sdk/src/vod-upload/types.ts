@@ -42,7 +42,7 @@ export interface VODUploadFile {
 /** The resume checkpoint kept in wx storage (small: no part list — ListParts is the truth). */
 export interface VODUploadCheckpoint {
   v: 1;
-  /** Fingerprint of the local file: size, lastModifiedTime, name/duration. */
+  /** Fingerprint of the local file's content: size, CRC-64 of the first and last 64 KiB, name/duration when given. */
   file: string;
   /** Fingerprint of the upload target: file + bucket/object + partSize. */
   fp: string;

@@ -12,7 +12,7 @@ import { utf8ToBase64 } from '../util/bytes';
 import { crc64, crc64Combine } from '../aliyun/crc64';
 import { decodeUploadAddress, decodeUploadAuth, parseOssEndpoint, uploadAuthExpiresAt } from '../aliyun/credentials';
 import { rpcNonce } from '../aliyun/rpc-signature';
-import { CheckpointStore, fileFingerprint, targetFingerprint } from './checkpoint';
+import { CheckpointStore, edgeCrcs, fileFingerprint, targetFingerprint } from './checkpoint';
 import { VODUploadErrorCode as E } from './errors';
 import { choosePartSize, PartSpec, runParts, splitParts } from './multipart';
 import {
@@ -46,6 +46,8 @@ import { vodCall, VodUploadResponse } from './vod';
 /** Per-file state that must not live on uploadInfo (credentials) or survives stop/start. */
 interface FileState {
   name: string;
+  /** file.name as given to addFile (part of the fingerprint; the temp path's basename is not). */
+  given?: string;
   duration?: number;
   notify?: string;
   stat?: FileStat;
@@ -266,7 +268,7 @@ export class VODUpload {
       file: { name, size: 0, path: file.url },
     };
     this.list.push(info);
-    this.states.set(info, { name, duration: file.duration, notify, done: new Map() });
+    this.states.set(info, { name, given: file.name, duration: file.duration, notify, done: new Map() });
     this.adapter.fs.stat(file.url).then(
       (st) => {
         info.fileSize = st.size;
@@ -468,8 +470,14 @@ export class VODUpload {
     info.fileSize = info.file.size = st.size;
     fs.partSize = choosePartSize(st.size, this.o.partSize);
     if (!fs.meter || fs.meter.total !== st.size) fs.meter = new ProgressMeter(st.size, () => this.adapter.now());
-    fs.fileFp = fileFingerprint({ size: st.size, lastModifiedTime: st.lastModifiedTime, name: fs.name, duration: fs.duration });
-    const cp = this.store.get(fs.fileFp) || (info.checkpoint && info.checkpoint.file === fs.fileFp ? info.checkpoint : undefined);
+    // multipart files only (small ones are one PostObject, never checkpointed): content, not temp path / mtime
+    fs.fileFp =
+      st.size > fs.partSize
+        ? fileFingerprint({ size: st.size, edges: await edgeCrcs(st.size, (p, n) => this.read(info.url, p, n)), name: fs.given, duration: fs.duration })
+        : undefined;
+    if (!this.live(job)) return;
+    const fp = fs.fileFp;
+    const cp = fp ? this.store.get(fp) || (info.checkpoint && info.checkpoint.file === fp ? info.checkpoint : undefined) : undefined;
     info.checkpoint = cp || null;
     if (cp && cp.videoId && !info.videoId && !info.isImage) info.videoId = cp.videoId;
     job.phase = 'auth';
