@@ -13,6 +13,7 @@ import type { VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from 'mp-me
 import { startDevStack, DevStack } from '../../server';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import { CHECKPOINT_STORAGE_KEY } from '../../sdk/src/vod-upload/checkpoint';
+import { crc64 } from '../../sdk/src/aliyun/crc64';
 
 jest.setTimeout(120000);
 
@@ -180,6 +181,9 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     // transport: PostObject through uploadFile for ≤ partSize, multipart through request PUT for the rest
     const posts = rt.requests.filter((r) => r.api === 'uploadFile');
     expect(posts).toHaveLength(4);
+    // small files: the CRC-64 comes from the PostObject response headers (UploadTask.onHeadersReceived), no HEAD
+    expect(rt.requests.filter((r) => r.method === 'HEAD')).toEqual([]);
+    for (let i = 0; i < 4; i++) expect(infos[i].crc64).toBe(crc64(source(rt, paths[i])));
     expect(partRequests(rt, infos[4])).toHaveLength(2);
     expect(partRequests(rt, infos[5])).toHaveLength(Math.ceil((3 * MB + 12345) / partSize));
     expect(rt.wx.getStorageSync(CHECKPOINT_STORAGE_KEY)).toBeFalsy(); // checkpoints removed after success

@@ -718,7 +718,6 @@ export class Net {
       let lastSent = -1;
       const chunks: Buffer[] = [];
       let statusCode = 0;
-      let header: Record<string, string> = {};
       const progress = (n: number) => {
         sent += n;
         if (sent === lastSent) return;
@@ -763,14 +762,14 @@ export class Net {
         sink: {
           onResponse(sc, h, c) {
             statusCode = sc;
-            header = h;
             t.emit(t.headerListeners, { header: h, statusCode: sc, cookies: c });
           },
           onData(chunk) {
             chunks.push(chunk);
           },
           onEnd() {
-            t.succeed({ data: Buffer.concat(chunks).toString('utf8'), statusCode, header });
+            // as in WeChat: uploadFile's success carries data + statusCode only; headers come through onHeadersReceived
+            t.succeed({ data: Buffer.concat(chunks).toString('utf8'), statusCode });
           },
         },
       });

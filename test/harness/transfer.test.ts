@@ -100,11 +100,17 @@ describe('wx.uploadFile', () => {
       header: { 'X-Auth': 't1', 'Content-Type': 'text/plain' },
     });
     task.onProgressUpdate((p: (typeof progress)[0]) => progress.push(p));
+    const heads: Array<{ header: Record<string, string> }> = [];
+    task.onHeadersReceived((h: (typeof heads)[0]) => heads.push(h));
     const r = await result;
     expect(r.ok).toBe(true);
     expect(r.res.statusCode).toBe(200);
     expect(r.res.data).toBe('{"ok":true,"parts":4}'); // uploadFile data is always a string
     expect(r.res.errMsg).toBe('uploadFile:ok');
+    // as in WeChat: success carries data + statusCode only; the response headers come through onHeadersReceived
+    expect(Object.keys(r.res).sort()).toEqual(['data', 'errMsg', 'statusCode']);
+    expect(heads).toHaveLength(1);
+    expect(Object.keys(heads[0].header).map((k) => k.toLowerCase())).toContain('content-type');
     expect(parsed[parsed.length - 1]).toEqual([
       { kind: 'field', name: 'key', value: 'videos/a.mp4' },
       { kind: 'field', name: 'policy', value: 'cG9saWN5' },

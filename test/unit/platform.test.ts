@@ -107,6 +107,28 @@ describe('createWxAdapter', () => {
     }
   });
 
+  it("uploadFile: WeChat's success has only data + statusCode; the response headers come from UploadTask.onHeadersReceived", async () => {
+    const heads: Array<(res: any) => void> = [];
+    const progress: Array<(res: any) => void> = [];
+    const { wx, calls } = fakeWx({
+      uploadFile: (o: any) => {
+        calls.push({ api: 'uploadFile', opts: o, task: undefined as never });
+        return { abort: () => undefined, onHeadersReceived: (f: any) => heads.push(f), onProgressUpdate: (f: any) => progress.push(f) };
+      },
+    });
+    const seen: unknown[] = [];
+    const p = createWxAdapter(wx).uploadFile({ url: 'https://x', filePath: 'http://tmp/a', name: 'file', onProgress: (x) => seen.push(x) });
+    await Promise.resolve();
+    expect(heads).toHaveLength(1);
+    expect(progress).toHaveLength(1);
+    progress[0]({ progress: 100, totalBytesSent: 3, totalBytesExpectedToSend: 3 });
+    heads[0]({ header: { 'x-oss-hash-crc64ecma': '123', ETag: '"e"' } });
+    calls[0].opts.success({ data: '', statusCode: 200, errMsg: 'uploadFile:ok' });
+    const res = await p;
+    expect(res).toEqual({ statusCode: 200, header: { 'x-oss-hash-crc64ecma': '123', ETag: '"e"' }, data: '' });
+    expect(seen).toEqual([{ progress: 100, totalBytesSent: 3, totalBytesExpectedToSend: 3 }]);
+  });
+
   it('never starts a request whose signal is already aborted', async () => {
     const { wx, calls } = fakeWx();
     const c = new AbortControllerLike();

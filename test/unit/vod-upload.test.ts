@@ -43,6 +43,8 @@ class FakeCloud {
   vodCalls: Array<Record<string, string>> = [];
   nextId = 1;
   videoKey = '';
+  /** PostObject answers carry x-oss-hash-crc64ecma (else the SDK falls back to HEAD). */
+  postCrcHeader = false;
   /** A latch each part PUT waits on (to hold parts in flight). */
   partGate: Promise<void> | undefined;
 
@@ -236,7 +238,7 @@ class FakeCloud {
     o.onProgress?.({ progress: 50, totalBytesSent: half, totalBytesExpectedToSend: f.data.length });
     o.onProgress?.({ progress: 100, totalBytesSent: f.data.length, totalBytesExpectedToSend: f.data.length });
     this.objects.set(fd.key, Buffer.from(f.data));
-    return { statusCode: 200, header: {}, data: '' };
+    return { statusCode: 200, header: this.postCrcHeader ? { 'x-oss-hash-crc64ecma': crc64(f.data) } : {}, data: '' };
   }
 }
 
@@ -377,6 +379,38 @@ describe('VODUpload uploads (fake OSS)', () => {
     for (let i = 1; i < rec.progress.length; i++) expect(rec.progress[i]).toBeGreaterThanOrEqual(rec.progress[i - 1]);
     const info = up.listFiles()[0];
     expect(info).toMatchObject({ state: 'Success', loaded: 1, loadedBytes: data.length, videoId: 'vid-1', crc64: crc64(data), fileSize: data.length });
+  });
+
+  test('small file CRC: from the PostObject response header without a HEAD; header missing → HEAD fallback; a HEAD answered 403 warns "CRC unverified" and the upload succeeds', async () => {
+    const cloud = new FakeCloud();
+    const a = cloud.addFile('http://tmp/a.mp4', 5000, 1);
+    const b = cloud.addFile('http://tmp/b.mp4', 6000, 2);
+    const c = cloud.addFile('http://tmp/c.mp4', 7000, 3);
+    const { rec, opts, bind } = recorder({}, authMode(cloud));
+    const up = bind(new VODUpload({ userId: 1, adapter: cloud.adapter(), retryDuration: 0, ...opts }));
+    cloud.faults.push(({ method, url }) => (method === 'HEAD' && url.pathname.endsWith('/c.mp4') ? { status: 403, body: xmlError('AccessDenied', 'no HEAD for you') } : undefined));
+    up.addFile({ url: 'http://tmp/a.mp4' });
+    up.addFile({ url: 'http://tmp/b.mp4' });
+    up.addFile({ url: 'http://tmp/c.mp4' });
+    cloud.postCrcHeader = true;
+    up.options.onUploadSucceed = (i) => {
+      rec.events.push(['onUploadSucceed', i.url]);
+      cloud.postCrcHeader = false; // b and c: a host without the header
+    };
+    up.startUpload();
+    await rec.done;
+    expect(up.listFiles().map((i) => [i.state, i.crc64])).toEqual([
+      ['Success', crc64(a)],
+      ['Success', crc64(b)],
+      ['Success', crc64(c)],
+    ]);
+    const heads = cloud.log.filter((l) => l.method === 'HEAD').map((l) => [new URL(l.url).pathname.split('/').pop(), l.status]);
+    expect(heads).toEqual([
+      ['b.mp4', 200],
+      ['c.mp4', 403],
+    ]);
+    expect(cloud.warnings.filter((w) => /CRC unverified/.test(w))).toEqual([expect.stringContaining('c.mp4')]);
+    expect(cloud.log.filter((l) => l.method === 'POSTOBJECT')).toHaveLength(3);
   });
 
   test('multipart: never more than `parallel` parts in flight or part buffers in memory; bytes identical; CRC verified', async () => {

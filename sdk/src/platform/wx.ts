@@ -106,15 +106,14 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
 
   /**
    * One wx network task (request / uploadFile / downloadFile) under the limiter: abort wiring, errMsg mapping, and
-   * `hook` (onHeadersReceived / onProgressUpdate) attached to the task when the host has it.
+   * `hooks` (onHeadersReceived / onProgressUpdate) attached to the task when the host has them.
    */
   const netTask = <R>(
     api: 'request' | 'uploadFile' | 'downloadFile',
     signal: AbortSignalLike | undefined,
     args: Record<string, unknown>,
     pick: (res: any) => R,
-    hookName: 'onHeadersReceived' | 'onProgressUpdate',
-    hook: ((res: any) => void) | undefined,
+    hooks: { onHeadersReceived?: (res: any) => void; onProgressUpdate?: (res: any) => void },
   ): Promise<R> =>
     limiter.run(
       () =>
@@ -133,7 +132,7 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
               },
             }),
           );
-          if (task && hook && typeof task[hookName] === 'function') task[hookName](hook);
+          for (const k of ['onHeadersReceived', 'onProgressUpdate'] as const) if (task && hooks[k] && typeof task[k] === 'function') task[k](hooks[k]);
           unbind = bindAbort(signal, task);
         }),
     );
@@ -158,19 +157,20 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
         timeout: o.timeout,
       },
       response as (res: any) => HttpResponse<T>,
-      'onHeadersReceived',
-      o.onHeadersReceived,
+      { onHeadersReceived: o.onHeadersReceived },
     );
 
-  const uploadFile = (o: UploadFileOptions): Promise<HttpResponse<string>> =>
-    netTask(
+  /** WeChat's uploadFile success has only data + statusCode: the response headers come from onHeadersReceived. */
+  const uploadFile = (o: UploadFileOptions): Promise<HttpResponse<string>> => {
+    let header: Record<string, string> | undefined;
+    return netTask(
       'uploadFile',
       o.signal,
       { url: o.url, filePath: o.filePath, name: o.name, formData: o.formData, header: o.header, timeout: o.timeout },
-      response as (res: any) => HttpResponse<string>,
-      'onProgressUpdate',
-      o.onProgress,
+      (res) => response(Object.assign({ header }, res)),
+      { onProgressUpdate: o.onProgress, onHeadersReceived: (h: { header?: Record<string, string> }) => (header = h && h.header) },
     );
+  };
 
   const downloadFile = (o: DownloadFileOptions): Promise<DownloadResult> =>
     netTask(
@@ -178,8 +178,7 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
       o.signal,
       { url: o.url, header: o.header, filePath: o.filePath, timeout: o.timeout },
       (res: DownloadResult) => ({ statusCode: res.statusCode, tempFilePath: res.tempFilePath, filePath: res.filePath, header: res.header }),
-      'onProgressUpdate',
-      o.onProgress,
+      { onProgressUpdate: o.onProgress },
     );
 
   const fsCall = <T>(api: string, path: string, args: Record<string, unknown>, pick: (res: any) => T): Promise<T> =>

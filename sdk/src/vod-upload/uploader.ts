@@ -4,7 +4,7 @@
  * token renewal that keeps finished parts, resume after restart, cancel / stop that really stop, CRC-64 checks and
  * a report for every failure. See docs/vod-upload.md.
  */
-import { MediaKitError } from '../errors';
+import { MediaKitError, PlatformErrorCode } from '../errors';
 import { AbortControllerLike, AbortSignalLike } from '../platform/abort';
 import { getDefaultAdapter } from '../platform';
 import type { FileStat, PlatformAdapter } from '../platform/types';
@@ -728,6 +728,7 @@ export class VODUpload {
     const meter = fs.meter as ProgressMeter;
     const local = size > 0 ? crc64(await this.read(info.url, 0, size)) : '0';
     meter.resetSpeed();
+    const ro = this.retryOpts(job);
     info.crc64 = await withRetry(async () => {
       const r = await postObject(ctx, t, {
         filePath: info.url,
@@ -743,13 +744,22 @@ export class VODUpload {
         },
       });
       job.expiries = 0;
-      // wx.uploadFile does not always hand back response headers: then HEAD the object for its CRC.
-      const crc = r.crc !== undefined ? r.crc : (await headObject(ctx, t, signal)).crc;
+      let crc = r.crc;
+      // No x-oss-hash-crc64ecma on the PostObject answer (some hosts drop it): HEAD the object. The upload itself
+      // succeeded, so a HEAD we may not make (403) or that keeps failing only leaves the CRC unverified.
+      if (crc === undefined) {
+        try {
+          crc = (await withRetry(() => headObject(ctx, t, signal), ro)).crc;
+        } catch (e) {
+          if (errorCode(e) === PlatformErrorCode.Aborted) throw e;
+          this.adapter.warn(`VODUpload: CRC unverified for ${t.object} (HEAD failed: ${(e as Error).message}).`);
+        }
+      }
       if (crc !== undefined && crc !== local) {
         throw new MediaKitError(E.Crc64Mismatch, `PostObject: CRC-64 ${crc} from OSS, ${local} local.`, { object: t.object });
       }
       return crc || local;
-    }, this.retryOpts(job));
+    }, ro);
   }
 
   /** Larger files: OSS multipart, resuming from ListParts when a checkpoint or an earlier run left an UploadId. */
