@@ -448,23 +448,35 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     expect(uploads.uploads.filter((u) => u.key === canceled.object)).toEqual([]);
   });
 
-  test('resume after restart: a NEW runtime and a NEW VODUpload on the same sandbox storage continue the upload (ListParts), re-sending at most `parallel` parts', async () => {
+  test('resume after restart: a NEW runtime and a NEW VODUpload on the same sandbox storage send exactly the parts the server lacks (ListParts after the kill); the re-sent in-flight parts are at most `parallel`', async () => {
     const sandboxDir = mkdtempSync(path.join(os.tmpdir(), 'vod-restart-'));
     const partSize = 100 * KB;
     const parallel = 3;
+    const total = 21;
     const rt1 = runtime({ sandboxDir, openid: 'ovodrestart' });
     let app1!: AppClient;
     const s1 = uploader(rt1, { partSize, parallel, getUploadAuth: authFromAppServer(() => app1) });
     app1 = s1.app;
-    rt1.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'delay', ms: 20 } });
-    const p = rt1.files.writeTempSized('restart.mp4', 20 * partSize + 5, 8);
+    // parts 9+ are held (in flight, not on the server) so the kill lands with `parallel` parts in the air
+    rt1.faults.add({ match: { method: 'PUT', url: /partNumber=(9|\d\d)&/ }, times: Infinity, action: { type: 'delay', ms: 60000 } });
+    const p = rt1.files.writeTempSized('restart.mp4', (total - 1) * partSize + 5, 8);
     const original = source(rt1, p);
     s1.up.addFile({ url: p });
     s1.up.startUpload();
-    while (partRequests(rt1, s1.up.listFiles()[0]).filter((r) => r.status === 200).length < 10) await new Promise((r) => setTimeout(r, 5));
-    const sentBefore = partRequests(rt1, s1.up.listFiles()[0]).filter((r) => r.status === 200).length;
+    const held = () => partRequests(rt1, s1.up.listFiles()[0]).filter((r) => r.fault && r.endedAt === undefined);
+    while (held().length < parallel) await new Promise((r) => setTimeout(r, 5));
+    const uploadId = s1.up.listFiles()[0].uploadId as string;
+    const attempted1 = new Set(partRequests(rt1, s1.up.listFiles()[0]).map((r) => partNumberOf(r.url)));
     await rt1.close(); // the app is killed mid-upload
     expect(s1.run.events.some((e) => e[0] === 'onUploadSucceed')).toBe(false);
+
+    // server truth after the kill: the parts OSS holds for this UploadId
+    const { uploads } = await admin<{ uploads: Array<{ uploadId: string; parts: Array<{ partNumber: number }> }> }>(stack.cloud!.oss, 'GET', '/_admin/uploads');
+    const onServer = (uploads.find((u) => u.uploadId === uploadId) as { parts: Array<{ partNumber: number }> }).parts.map((x) => x.partNumber);
+    expect(onServer.length).toBeGreaterThan(0);
+    const missing = Array.from({ length: total }, (_, i) => i + 1).filter((n) => !onServer.includes(n));
+    const inFlightAtKill = [...attempted1].filter((n) => !onServer.includes(n));
+    expect(inFlightAtKill.length).toBe(parallel);
 
     const rt2 = runtime({ sandboxDir, openid: 'ovodrestart' });
     let app2!: AppClient;
@@ -476,13 +488,18 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     await s2.run.done;
     expect(s2.run.failures()).toEqual([]);
     const info = s2.up.listFiles()[0];
-    expect(s2.run.events.find((e) => e[0] === 'onUploadstarted')).toBeTruthy();
     expect(info.videoId).toBe(s1.up.listFiles()[0].videoId); // refreshed, not a new video
+    expect(info.uploadId).toBe(uploadId);
     expect((await ossObject(info.bucket as string, info.object as string)).equals(original)).toBe(true);
     expect(rt2.requests.filter((r) => r.url.includes('?uploads'))).toHaveLength(0); // same UploadId
     expect(rt2.requests.filter((r) => r.method === 'GET' && /uploadId=/.test(r.url))).toHaveLength(1); // ListParts
-    const resent = partRequests(rt2, info).length - (21 - sentBefore);
-    expect(resent).toBeLessThanOrEqual(parallel);
+    // the second run's UploadPart requests are exactly the missing part numbers, each once
+    const sent2 = partRequests(rt2, info).map((r) => partNumberOf(r.url)).sort((x, y) => x - y);
+    expect(sent2).toEqual(missing);
+    // of those, the ones the first run had already attempted (the in-flight ones) are at most `parallel`
+    const resent = sent2.filter((n) => attempted1.has(n));
+    expect(resent.sort((x, y) => x - y)).toEqual(inFlightAtKill.sort((x, y) => x - y));
+    expect(resent.length).toBeLessThanOrEqual(parallel);
     await rt2.close();
     rmSync(sandboxDir, { recursive: true, force: true });
   });
