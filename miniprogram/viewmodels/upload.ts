@@ -79,8 +79,13 @@ export function formatEta(s: number | undefined): string {
   return t >= 60 ? `${Math.floor(t / 60)}分${t % 60}秒` : `${t}秒`;
 }
 
-function basename(p: string): string {
-  return p.split('/').pop() || p;
+/**
+ * The VOD title of a picked file: "视频 2026-11-21 14:03" / "图片 …" (local time). The temp file's name
+ * (tmp_8f7e…, wx…) means nothing to the user, so it never becomes the title.
+ */
+export function defaultTitle(kind: 'video' | 'image', d: Date = new Date()): string {
+  const p = (n: number) => (n < 10 ? `0${n}` : String(n));
+  return `${kind === 'image' ? '图片' : '视频'} ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
 export class UploadViewModel {
@@ -119,11 +124,16 @@ export class UploadViewModel {
     if (this.state.mode === 'sts') return this.vodConfig().then(() => app.call<VODUploadAuthResult>('POST', '/api/vod/sts', {}));
     if (info.isImage) {
       const ext = (/\.([a-z0-9]+)$/i.exec(info.file.name) || [])[1];
-      return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-image', { imageType: 'default', imageExt: ext ? ext.toLowerCase() : undefined, title: info.file.name });
+      return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-image', { imageType: 'default', imageExt: ext ? ext.toLowerCase() : undefined, title: this.title(info) });
     }
     if (info.videoId) return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { videoId: info.videoId });
-    const title = typeof info.videoInfo.Title === 'string' ? info.videoInfo.Title : info.file.name.replace(/\.[^.]*$/, '');
+    const title = this.title(info);
     return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { title, fileName: info.file.name, fileSize: info.fileSize });
+  }
+
+  private title(info: VODUploadInfo): string {
+    const t = info.videoInfo.Title;
+    return typeof t === 'string' && t ? t : defaultTitle(info.isImage ? 'image' : 'video');
   }
 
   /** STS mode: the SDK calls VOD itself; with the local cloud the AppServer tells where VOD is. */
@@ -167,12 +177,14 @@ export class UploadViewModel {
   addFiles(files: ChosenMedia[]): number {
     let added = 0;
     for (const f of files) {
+      // no `name`: the SDK shows / sends the temp file's name (right extension) as FileName but keeps it out of the
+      // resume fingerprint, so the same video picked again after a restart (new temp path) still resumes
       const ok = this.uploader.addFile(
-        { url: f.tempFilePath, coverUrl: f.thumbTempFilePath, duration: f.duration, fileType: f.fileType, name: basename(f.tempFilePath) },
+        { url: f.tempFilePath, coverUrl: f.thumbTempFilePath, duration: f.duration, fileType: f.fileType },
         null,
         null,
         null,
-        JSON.stringify({ Vod: { Title: basename(f.tempFilePath).replace(/\.[^.]*$/, ''), UserData: { Source: 'mp-media-kit-demo' } } }),
+        JSON.stringify({ Vod: { Title: defaultTitle(f.fileType), UserData: { Source: 'mp-media-kit-demo' } } }),
       );
       if (ok) added++;
     }

@@ -64,7 +64,11 @@ describe('upload page', () => {
     await p.until(() => p.data().running === false && p.data().message === '队列已完成');
     const video = await env.appClient.call<Record<string, unknown>>('GET', `/api/vod/videos/${item.result}`);
     expect(JSON.stringify(video)).toContain('UploadSucc');
-    const record = await adminJson<{ bucket: string; key: string }>(`${env.stack.cloud.vod}/_admin/videos/${item.result}`);
+    const record = await adminJson<{ bucket: string; key: string; Title: string; FileName: string }>(`${env.stack.cloud.vod}/_admin/videos/${item.result}`);
+    // a meaningful title, never the temp file's name; FileName keeps the extension
+    expect(record.Title).toMatch(/^视频 \d{4}-\d\d-\d\d \d\d:\d\d$/);
+    for (const bad of ['tmp', 'wxfile', 'http', 'page-video']) expect(record.Title).not.toContain(bad);
+    expect(record.FileName).toMatch(/\.mp4$/);
     const stored = await ossObject(record.bucket, record.key);
     expect(stored.equals(readFileSync(env.runtime.files.realPath(path)))).toBe(true);
   });

@@ -778,7 +778,37 @@ describe('VODUpload uploads (fake OSS)', () => {
     expect(cloud.objects.get('sv/x.mp4')?.equals(data)).toBe(true);
   });
 
-  test('STS mode: CreateUploadVideo signed with Timestamp, Title/CateId/Tags/UserData from paramData (never the temp path)', async () => {
+  test('STS mode, no Title in paramData (the fallback): the VOD Title is never the temp path — phone (wxfile://tmp_…) and DevTools (http://tmp/…) paths; FileName keeps the extension', async () => {
+    const cloud = new FakeCloud();
+    cloud.addFile('wxfile://tmp_8f7e6d5c.mp4', 1000);
+    cloud.addFile('http://tmp/wx4a3b2c1d.png', 1000);
+    const { rec, opts, bind } = recorder({}, (up, info) => up().setSTSToken(info, 'STS.app', 'sts-secret', 'APP-TOKEN'));
+    const up = bind(new VODUpload({ userId: 1, adapter: cloud.adapter(), ...opts }));
+    up.addFile({ url: 'wxfile://tmp_8f7e6d5c.mp4' }, null, null, null, JSON.stringify({ Vod: { CateId: 7 } }));
+    up.addFile({ url: 'http://tmp/wx4a3b2c1d.png' });
+    up.startUpload();
+    await rec.done;
+    expect(names(rec).filter((n) => n === 'onUploadSucceed')).toHaveLength(2);
+    const [video, image] = cloud.vodCalls;
+    expect(video).toMatchObject({ Action: 'CreateUploadVideo', CateId: '7', FileName: 'tmp_8f7e6d5c.mp4' });
+    expect(image).toMatchObject({ Action: 'CreateUploadImage', ImageExt: 'png' });
+    expect(video.Title).toMatch(/^视频 \d{4}-\d\d-\d\d \d\d:\d\d$/);
+    expect(image.Title).toMatch(/^图片 \d{4}-\d\d-\d\d \d\d:\d\d$/);
+    for (const t of [video.Title, image.Title]) {
+      for (const bad of ['tmp', 'wxfile', 'http', '8f7e6d5c', '4a3b2c1d']) expect(t).not.toContain(bad);
+    }
+    // a name the app gives is the fallback title (without its extension)
+    const c2 = new FakeCloud();
+    c2.addFile('wxfile://tmp_1.mp4', 1000);
+    const r2 = recorder({}, (u, info) => u().setSTSToken(info, 'STS.app', 'sts-secret', 'APP-TOKEN'));
+    const up2 = r2.bind(new VODUpload({ userId: 1, adapter: c2.adapter(), ...r2.opts }));
+    up2.addFile({ url: 'wxfile://tmp_1.mp4', name: '毕业典礼.mp4' });
+    up2.startUpload();
+    await r2.rec.done;
+    expect(c2.vodCalls[0]).toMatchObject({ Title: '毕业典礼', FileName: '毕业典礼.mp4' });
+  });
+
+  test('STS mode: CreateUploadVideo signed with Timestamp, Title/CateId/Tags/UserData from paramData', async () => {
     const cloud = new FakeCloud();
     const data = cloud.addFile('http://tmp/wx_8f7e6d.mp4', PS + 1);
     const { rec, opts, bind } = recorder({}, (up, info) => up().setSTSToken(info, 'STS.app', 'sts-secret', 'APP-TOKEN'));

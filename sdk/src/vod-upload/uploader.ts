@@ -118,6 +118,12 @@ function basename(path: string): string {
   return path.replace(/[?#].*$/, '').split('/').pop() || path;
 }
 
+function defaultTitle(image: boolean | undefined, ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => (n < 10 ? '0' : '') + n;
+  return `${image ? '图片' : '视频'} ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
 function str(v: unknown): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   if (Array.isArray(v)) return v.join(',');
@@ -608,7 +614,8 @@ export class VODUpload {
       signal: job.ctl.signal,
     };
     const ro = this.retryOpts(job);
-    const title = (str(v.Title) || fs.name.replace(/\.[^.]*$/, '') || 'untitled').slice(0, 128);
+    // no Title in paramData: the name the app gave, else "视频 / 图片 <local date time>" — never the temp file's name
+    const title = (str(v.Title) || (fs.given || '').replace(/\.[^.]*$/, '') || defaultTitle(info.isImage, this.now())).slice(0, 128);
     const common = {
       Title: title,
       Tags: str(v.Tags),
