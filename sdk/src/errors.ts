@@ -22,8 +22,13 @@ export function isMediaKitError(e: unknown, code?: string): e is MediaKitError {
 
 /** Error codes produced by the platform layer (every adapter maps its host errors onto these). */
 export const PlatformErrorCode = {
-  /** The connection failed: DNS, refused, reset, TLS, domain not whitelisted. Retryable. */
+  /** The connection failed: DNS, refused, reset, TLS. Retryable. */
   Network: 'NETWORK_ERROR',
+  /**
+   * WeChat refused the URL: its host is not in the mini program's 合法域名 list ("url not in domain list"). Not
+   * retryable: whitelist the host (mp.weixin.qq.com → 开发管理 → 服务器域名) or tick 不校验合法域名 in DevTools.
+   */
+  DomainNotAllowed: 'DOMAIN_NOT_ALLOWED',
   /** The request took longer than its timeout. Retryable. */
   Timeout: 'TIMEOUT',
   /** Aborted by our own code (cancel / stop). Not an error the user needs to see. */

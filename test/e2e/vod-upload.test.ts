@@ -609,6 +609,33 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     expect(rt.requests.filter((r) => r.api === 'uploadFile')).toHaveLength(3); // 1 + retryCount
   }, 20000);
 
+  test('a host outside the 合法域名 list ("url not in domain list") fails the file at once with DomainNotAllowed and a whitelist hint — no retries; the next file uploads', async () => {
+    const rt = runtime();
+    let app!: AppClient;
+    const { up, run, app: a } = uploader(rt, { partSize: 100 * KB, retryCount: 3, retryDuration: 0.05, getUploadAuth: authFromAppServer(() => app) });
+    app = a;
+    rt.faults.add({ match: { api: 'uploadFile' }, times: 1, action: { type: 'fail', reason: 'url not in domain list' } });
+    rt.faults.add({ match: { url: /\?uploads/ }, times: 1, action: { type: 'fail', reason: 'url not in domain list' } });
+    up.addFile({ url: rt.files.writeTempSized('nodomain-small.mp4', 10 * KB, 1) });
+    up.addFile({ url: rt.files.writeTempSized('nodomain-big.mp4', 250 * KB, 2) });
+    const ok = rt.files.writeTempSized('domain-ok.mp4', 10 * KB, 3);
+    up.addFile({ url: ok });
+    up.startUpload();
+    await run.done;
+    const failures = run.failures();
+    expect(failures.map((f) => [f[0], f[1]])).toEqual([
+      ['nodomain-small.mp4', 'DomainNotAllowed'],
+      ['nodomain-big.mp4', 'DomainNotAllowed'],
+    ]);
+    for (const f of failures) expect(f[2]).toMatch(/合法域名.*不校验合法域名/);
+    expect(rt.requests.filter((r) => r.error && /domain list/.test(r.error))).toHaveLength(2);
+    const [, big, good] = up.listFiles();
+    expect(rt.requests.filter((r) => r.api === 'uploadFile')).toHaveLength(2); // the refused one (not retried) + domain-ok
+    expect(initiates(rt, big)).toHaveLength(1); // not retried
+    expect(good.state).toBe('Success');
+    expect(run.events[run.events.length - 1]).toEqual(['onUploadEnd']);
+  });
+
   test('failures are reported with a specific code and onUploadEnd still fires: retries exhausted (NetworkError), OSS 403 (AccessDenied)', async () => {
     const rt = runtime();
     let app!: AppClient;

@@ -53,7 +53,9 @@ describe('classifyErrMsg', () => {
     ['request:fail timeout', PlatformErrorCode.Timeout],
     ['uploadFile:fail socket time out', PlatformErrorCode.Timeout],
     ['request:fail errcode:-101 error_msg:net::ERR_CONNECTION_RESET', PlatformErrorCode.Network],
-    ['request:fail url not in domain list', PlatformErrorCode.Network],
+    ['request:fail url not in domain list', PlatformErrorCode.DomainNotAllowed],
+    ['uploadFile:fail createUploadTask:fail url not in domain list', PlatformErrorCode.DomainNotAllowed],
+    ['request:fail https://oss.example.com 不在以下 request 合法域名列表中，请参考文档', PlatformErrorCode.DomainNotAllowed],
     ['readFile:fail no such file or directory', PlatformErrorCode.FileNotFound],
     ['', PlatformErrorCode.Network],
   ])('%s → %s', (msg, code) => expect(classifyErrMsg(msg)).toBe(code));
@@ -127,6 +129,18 @@ describe('createWxAdapter', () => {
     const res = await p;
     expect(res).toEqual({ statusCode: 200, header: { 'x-oss-hash-crc64ecma': '123', ETag: '"e"' }, data: '' });
     expect(seen).toEqual([{ progress: 100, totalBytesSent: 3, totalBytesExpectedToSend: 3 }]);
+  });
+
+  it('a host outside the 合法域名 list → DOMAIN_NOT_ALLOWED whose message names the host and how to whitelist it', async () => {
+    const { wx, calls } = fakeWx();
+    const p = createWxAdapter(wx).request({ url: 'https://outin-x.oss-cn-shanghai.aliyuncs.com/k?uploads', method: 'POST' });
+    await Promise.resolve();
+    calls[0].opts.fail({ errMsg: 'request:fail url not in domain list' });
+    const e = await p.then(() => undefined, (x: MediaKitError) => x);
+    expect(e).toMatchObject({ code: PlatformErrorCode.DomainNotAllowed, details: { errMsg: 'request:fail url not in domain list' } });
+    expect(e?.message).toContain('https://outin-x.oss-cn-shanghai.aliyuncs.com');
+    expect(e?.message).toContain('合法域名');
+    expect(e?.message).toContain('不校验合法域名');
   });
 
   it('never starts a request whose signal is already aborted', async () => {

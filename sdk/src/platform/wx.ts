@@ -49,6 +49,7 @@ export interface WxAdapterOptions {
 /** Maps a wx `errMsg` onto a platform error code. */
 export function classifyErrMsg(errMsg: string): string {
   const m = (errMsg || '').toLowerCase();
+  if (/domain list|合法域名/.test(m)) return PlatformErrorCode.DomainNotAllowed;
   if (/interrupted|suspend/.test(m)) return PlatformErrorCode.Interrupted;
   if (/abort/.test(m)) return PlatformErrorCode.Aborted;
   if (/time ?out/.test(m)) return PlatformErrorCode.Timeout;
@@ -60,10 +61,17 @@ export function classifyErrMsg(errMsg: string): string {
  * A wx failure the SDK did not ask for. ABORTED is reserved for our own signal (netTask checks it before calling
  * this): a "fail abort" WeChat reports on its own (task dropped by the host) is a retryable NETWORK_ERROR.
  */
-function wxError(api: string, err: { errMsg?: string; errno?: number } | undefined): MediaKitError {
+function wxError(api: string, err: { errMsg?: string; errno?: number } | undefined, url?: unknown): MediaKitError {
   const errMsg = (err && err.errMsg) || `${api}:fail`;
   const code = classifyErrMsg(errMsg);
-  return new MediaKitError(code === PlatformErrorCode.Aborted ? PlatformErrorCode.Network : code, errMsg, { api, errMsg, errno: err && err.errno });
+  const host = String(url).replace(/^(\w+:\/\/[^/?#]*).*$/, '$1');
+  return new MediaKitError(
+    code === PlatformErrorCode.Aborted ? PlatformErrorCode.Network : code,
+    code === PlatformErrorCode.DomainNotAllowed
+      ? `${errMsg}: add ${host} to the mini program's ${api} 合法域名 (mp.weixin.qq.com → 开发管理 → 服务器域名), or tick 不校验合法域名 in DevTools.`
+      : errMsg,
+    { api, errMsg, errno: err && err.errno },
+  );
 }
 
 function fsError(api: string, path: string, err: { errMsg?: string } | undefined): MediaKitError {
@@ -128,7 +136,7 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
               },
               fail: (err: { errMsg?: string }) => {
                 unbind();
-                reject(signal && signal.aborted ? abortedError(api) : wxError(api, err));
+                reject(signal && signal.aborted ? abortedError(api) : wxError(api, err, args.url));
               },
             }),
           );

@@ -35,6 +35,8 @@ export const VODUploadErrorCode = {
   ReadFileError: 'ReadFileError',
   /** The file is larger than OSS allows (10,000 parts of 5 GB). */
   FileTooLarge: 'FileTooLarge',
+  /** WeChat refused the host (not in the 合法域名 list): reported at once, no retry. Whitelist the OSS / VOD host. */
+  DomainNotAllowed: 'DomainNotAllowed',
   /** Connection failures after every retry. */
   NetworkError: 'NetworkError',
   /** Requests timed out after every retry. */

@@ -50,6 +50,8 @@ export function reportCode(e: unknown): string {
   switch (code) {
     case PlatformErrorCode.Network:
       return VODUploadErrorCode.NetworkError;
+    case PlatformErrorCode.DomainNotAllowed:
+      return VODUploadErrorCode.DomainNotAllowed;
     case PlatformErrorCode.Timeout:
       return VODUploadErrorCode.RequestTimeout;
     case PlatformErrorCode.Interrupted:
