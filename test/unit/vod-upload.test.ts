@@ -726,6 +726,62 @@ describe('VODUpload uploads (fake OSS)', () => {
     expect(up.listFiles()).toHaveLength(0);
   });
 
+  test('leftover uploads: a new address for the file (e.g. a renewed image token) aborts the old UploadId; cleanList aborts unfinished files\' uploads and forgets their checkpoints; a failed abort is logged', async () => {
+    const cloud = new FakeCloud();
+    const data = cloud.addFile('http://tmp/n.mp4', PS * 6);
+    let key = 'sv/first.mp4';
+    const { rec, opts, bind } = recorder({}, (u, info) => setTimeout(() => u().setUploadAuthAndAddress(info, cloud.auth(), cloud.address(key)), 1));
+    const up = bind(new VODUpload({ userId: 1, adapter: cloud.adapter(), partSize: PS, parallel: 2, ...opts }));
+    let hold = true;
+    cloud.faults.push(({ partNumber }) => (partNumber !== undefined && partNumber > 2 && hold ? 'hang' : undefined));
+    up.addFile({ url: 'http://tmp/n.mp4' });
+    up.startUpload();
+    await until(() => cloud.partPuts().filter((l) => l.status === 200).length === 2 && cloud.inFlightParts === 2, 'two parts done');
+    up.stopUpload();
+    expect([...cloud.uploads.keys()]).toEqual(['UP1']);
+    key = 'sv/second.mp4'; // the next credentials come with another address
+    hold = false;
+    up.startUpload();
+    await rec.done;
+    expect(names(rec)).toContain('onUploadSucceed');
+    expect(cloud.objects.get('sv/second.mp4')?.equals(data)).toBe(true);
+    await until(() => cloud.log.some((l) => l.method === 'DELETE'), 'AbortMultipartUpload of UP1');
+    expect(cloud.log.filter((l) => l.method === 'DELETE').map((l) => [new URL(l.url).pathname, new URL(l.url).searchParams.get('uploadId'), l.status])).toEqual([
+      [`/${BUCKET}/sv/first.mp4`, 'UP1', 204],
+    ]);
+    expect(cloud.uploads.size).toBe(0); // nothing left behind
+
+    // cleanList: the stopped file's upload is aborted, the checkpoint forgotten; a failing abort only warns
+    const c2 = new FakeCloud();
+    c2.addFile('http://tmp/p.mp4', PS * 4);
+    c2.addFile('http://tmp/q.mp4', PS * 4);
+    const r2 = recorder({}, authMode(c2));
+    const up2 = r2.bind(new VODUpload({ userId: 1, adapter: c2.adapter(), partSize: PS, parallel: 1, ...r2.opts }));
+    c2.faults.push(({ partNumber, url }) => (partNumber === 2 && url.pathname.endsWith('/p.mp4') ? 'hang' : undefined));
+    up2.addFile({ url: 'http://tmp/p.mp4' });
+    up2.addFile({ url: 'http://tmp/q.mp4' });
+    up2.startUpload();
+    await until(() => c2.inFlightParts === 1 && c2.partPuts(1).some((l) => l.status === 200), 'p.mp4 part 1 done, part 2 hanging');
+    expect(c2.storageMap.has(CHECKPOINT_STORAGE_KEY)).toBe(true);
+    up2.cleanList();
+    expect(up2.listFiles()).toHaveLength(0);
+    await until(() => c2.uploads.size === 0, 'p.mp4 upload aborted');
+    expect(c2.log.filter((l) => l.method === 'DELETE')).toHaveLength(1);
+    expect(c2.storageMap.has(CHECKPOINT_STORAGE_KEY)).toBe(false);
+
+    const c3 = new FakeCloud();
+    c3.addFile('http://tmp/r.mp4', PS * 4);
+    const r3 = recorder({}, authMode(c3));
+    const up3 = r3.bind(new VODUpload({ userId: 1, adapter: c3.adapter(), partSize: PS, parallel: 1, ...r3.opts }));
+    c3.faults.push(({ partNumber, method }) => (partNumber === 2 ? 'hang' : method === 'DELETE' ? { status: 500, body: xmlError('InternalError', 'try later') } : undefined));
+    up3.addFile({ url: 'http://tmp/r.mp4' });
+    up3.startUpload();
+    await until(() => c3.inFlightParts === 1, 'part 2 hanging');
+    up3.cleanList();
+    await until(() => c3.warnings.some((w) => /AbortMultipartUpload failed/.test(w)), 'the failed abort logged');
+    expect(c3.warnings.join('\n')).toMatch(/AbortMultipartUpload failed: .*try later/);
+  });
+
   test('resume after restart: a NEW VODUpload on the same storage finds the checkpoint (videoId), ListParts is the truth, finished parts are not re-sent', async () => {
     const cloud = new FakeCloud();
     const data = cloud.addFile('http://tmp/x.mp4', PS * 6 + 11);

@@ -291,10 +291,27 @@ export class VODUpload {
     return this.list;
   }
 
-  /** Stop, then empty the list. */
+  /**
+   * Stop, then empty the list. Unfinished files' multipart uploads are aborted on OSS (best effort, failures logged
+   * through adapter.warn) and their checkpoints forgotten, so no parts are left behind to be billed.
+   */
   cleanList(): void {
     this.stopUpload();
+    for (const info of this.list) {
+      const fs = this.states.get(info);
+      if (!fs || info.state === S.Success) continue;
+      this.abortUpload(fs, fs.target);
+      if (fs.fileFp) this.store.remove(fs.fileFp);
+    }
     this.list.length = 0;
+    this.states.clear();
+  }
+
+  /** Best-effort AbortMultipartUpload of the file's open upload at `t` (with the credentials it has now). */
+  private abortUpload(fs: FileState, t: OssTarget | undefined): void {
+    if (fs.uploadId && fs.creds && t) {
+      abortMultipart(this.ossCtx(fs), t, fs.uploadId).then(undefined, (e: Error) => this.adapter.warn(`AbortMultipartUpload failed: ${e.message}`));
+    }
   }
 
   /** Cancel (if needed) and remove the file at `index`. */
@@ -322,11 +339,7 @@ export class VODUpload {
     }
     info.state = S.Canceled;
     const fs = this.states.get(info) as FileState;
-    if (fs.uploadId && fs.creds && fs.target) {
-      abortMultipart(this.ossCtx(fs), fs.target, fs.uploadId).then(undefined, (e: Error) =>
-        this.adapter.warn(`AbortMultipartUpload failed: ${e.message}`),
-      );
-    }
+    this.abortUpload(fs, fs.target);
     if (fs.fileFp) this.store.remove(fs.fileFp);
     fs.uploadId = undefined;
     fs.done = new Map();
@@ -559,6 +572,8 @@ export class VODUpload {
       };
       const old = fs.target;
       if (old && (old.endpoint !== t.endpoint || old.bucket !== t.bucket || old.object !== t.object)) {
+        // a new address (e.g. an image whose token was renewed gets a new ImageId): drop the old upload's parts
+        this.abortUpload(fs, old);
         fs.uploadId = undefined;
         fs.done = new Map();
       }
