@@ -4,27 +4,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-export interface TokenRecord {
-  token: string;
-  userId: string;
-  appId?: string;
-  videoId: string;
-  viewerId: string;
-  viewerIp: string;
-  viewerName: string;
-  extraParams: string;
-  iswxa: 0 | 1;
-  disposable: boolean;
-  /** ms */
-  ttl: number;
-  createdTime: number;
-  expiredTime: number;
-  /** Key checks passed so far. */
-  uses: number;
-  /** How many create calls returned this token (1 + reuses). */
-  issued: number;
-}
-
 export interface TokenRequest {
   userId: string;
   appId?: string;
@@ -36,6 +15,18 @@ export interface TokenRequest {
   iswxa: 0 | 1;
   disposable: boolean;
   expiresSec: number;
+}
+
+export interface TokenRecord extends Omit<TokenRequest, 'expiresSec'> {
+  token: string;
+  /** ms */
+  ttl: number;
+  createdTime: number;
+  expiredTime: number;
+  /** Key checks passed so far. */
+  uses: number;
+  /** How many create calls returned this token (1 + reuses). */
+  issued: number;
 }
 
 export type TokenCheck = { ok: true; record: TokenRecord } | { ok: false; reason: string };
