@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import OSS from 'ali-oss';
 import { AppClient, createWxAdapter, VODUpload } from 'mp-media-sdk';
-import type { VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from 'mp-media-sdk';
+import type { PlatformAdapter, VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from 'mp-media-sdk';
 import { startDevStack, DevStack } from '../../server';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import { CHECKPOINT_STORAGE_KEY } from '../../sdk/src/vod-upload/checkpoint';
@@ -70,9 +70,14 @@ interface Run {
   failures(): Array<[string, string, string]>;
 }
 
+/** Our wx adapter over the runtime, with the app's own timers (rt.timers): after rt.kill() no SDK timer fires. */
+function appAdapter(rt: WxRuntime): PlatformAdapter {
+  return { ...createWxAdapter(rt.wx), setTimeout: rt.timers.setTimeout, clearTimeout: rt.timers.clearTimeout };
+}
+
 /** A VODUpload whose events are recorded; `done` resolves at onUploadEnd. */
 function uploader(rt: WxRuntime, opts: Partial<VODUploadOptions>): { up: VODUpload; run: Run; app: AppClient } {
-  const adapter = createWxAdapter(rt.wx);
+  const adapter = appAdapter(rt);
   const app = new AppClient({ baseUrl: stack.appServerUrl, adapter });
   let end!: () => void;
   const run: Run = {
@@ -467,7 +472,8 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     while (held().length < parallel) await new Promise((r) => setTimeout(r, 5));
     const uploadId = s1.up.listFiles()[0].uploadId as string;
     const attempted1 = new Set(partRequests(rt1, s1.up.listFiles()[0]).map((r) => partNumberOf(r.url)));
-    await rt1.close(); // the app is killed mid-upload
+    await rt1.kill(); // the app is killed mid-upload: nothing reaches the first VODUpload any more
+    const [events1, requests1] = [s1.run.events.length, rt1.requests.length];
     expect(s1.run.events.some((e) => e[0] === 'onUploadSucceed')).toBe(false);
 
     // server truth after the kill: the parts OSS holds for this UploadId
@@ -500,6 +506,8 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     const resent = sent2.filter((n) => attempted1.has(n));
     expect(resent.sort((x, y) => x - y)).toEqual(inFlightAtKill.sort((x, y) => x - y));
     expect(resent.length).toBeLessThanOrEqual(parallel);
+    // the killed app stayed dead: no event for the first uploader, no task (e.g. a retry) on the first runtime
+    expect([s1.run.events.length, rt1.requests.length]).toEqual([events1, requests1]);
     await rt2.close();
     rmSync(sandboxDir, { recursive: true, force: true });
   });
@@ -521,7 +529,8 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     const first = s1.up.listFiles()[0];
     const { uploadId, videoId } = first;
     expect(uploadId).toBeTruthy();
-    await rt1.close(); // the app is killed mid-upload
+    await rt1.kill(); // the app is killed mid-upload: nothing reaches the first VODUpload any more
+    const [events1, requests1] = [s1.run.events.length, rt1.requests.length];
 
     const rt2 = runtime({ sandboxDir, openid: 'ovodrepick' });
     // the user picks the same video again: WeChat copies it to a new temp path with a new mtime
@@ -554,6 +563,7 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     expect(o.uploadId).not.toBe(uploadId);
     expect(initiates(rt2, o)).toHaveLength(1);
     expect((await ossObject(o.bucket as string, o.object as string)).equals(otherBytes)).toBe(true);
+    expect([s1.run.events.length, rt1.requests.length]).toEqual([events1, requests1]);
     await rt2.close();
     rmSync(sandboxDir, { recursive: true, force: true });
   });

@@ -311,3 +311,79 @@ describe('system info, install and close', () => {
     held.delete('closing');
   });
 });
+
+describe('kill(): the app is killed — nothing reaches it any more', () => {
+  test('no success / fail / complete / progress / header callbacks (in flight, queued, delayed, already scheduled, or called later), no timers, no onAppHide / onAppShow; sockets destroyed; storage and file writes after the kill are not persisted', async () => {
+    const sandboxDir = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'wx-kill-'));
+    const rt = createWxRuntime({ sandboxDir, maxConcurrent: 3, backgroundInterruptMs: 20 });
+    const calls: string[] = [];
+    const cb = (name: string) => ({
+      success: () => calls.push(`${name}:success`),
+      fail: () => calls.push(`${name}:fail`),
+      complete: () => calls.push(`${name}:complete`),
+    });
+    try {
+      const base = server.seen.length;
+      rt.wx.setStorageSync('before', 1);
+      const file = rt.files.writeTemp('k.bin', Buffer.alloc(4 * 1024 * 1024, 7));
+      // in flight: a held request, an upload whose body is still streaming to a held response, a held download
+      rt.wx.request({ url: `${server.url}/hold?id=k1`, ...cb('request') });
+      const up = rt.wx.uploadFile({ url: `${server.url}/hold?id=k2`, filePath: file, name: 'f', ...cb('uploadFile') });
+      up.onProgressUpdate(() => calls.push('upload:progress'));
+      up.onHeadersReceived(() => calls.push('upload:headers'));
+      rt.wx.downloadFile({ url: `${server.url}/hold?id=k3`, ...cb('downloadFile') });
+      // queued behind the cap
+      rt.wx.request({ url: `${server.url}/hold?id=k4`, ...cb('queued') });
+      await server.waitFor(base + 3);
+      const sockets = ['k1', 'k3'].map((id) => held.get(id)!.socket!);
+      const upSocket = held.get('k2')!.socket!;
+      // app-side listeners and timers
+      rt.wx.onAppHide(() => calls.push('onAppHide'));
+      rt.wx.onAppShow(() => calls.push('onAppShow'));
+      rt.timers.setTimeout(() => calls.push('timer'), 5);
+      // a delivery already scheduled (storage / fs callbacks come on the next tick)
+      rt.wx.getStorage({ key: 'before', ...cb('getStorage') });
+      rt.wx.getFileSystemManager().access({ path: file, ...cb('access') });
+      const atKill = calls.length; // upload progress before the kill is fine
+      expect(calls.filter((c) => c !== 'upload:progress')).toEqual([]);
+      const killing = rt.kill();
+      expect(rt.killed).toBe(true);
+      // after the kill: new calls of every kind, lifecycle, writes
+      rt.wx.request({ url: `${server.url}/ok`, ...cb('afterRequest') });
+      rt.wx.login(cb('afterLogin'));
+      rt.wx.setStorage({ key: 'x', data: 1, ...cb('afterSetStorage') });
+      rt.wx.setStorageSync('after', 2);
+      rt.wx.removeStorageSync('before');
+      rt.wx.getFileSystemManager().writeFileSync(`${rt.wx.env.USER_DATA_PATH}/after.txt`, 'x', 'utf8');
+      rt.wx.getFileSystemManager().writeFile({ filePath: `${rt.wx.env.USER_DATA_PATH}/after2.txt`, data: 'x', ...cb('afterWriteFile') });
+      rt.timers.setTimeout(() => calls.push('timerAfter'), 0);
+      rt.app.hide();
+      rt.app.show();
+      await killing;
+      await new Promise((r) => setTimeout(r, 150));
+      expect(calls.slice(atKill)).toEqual([]);
+      expect(rt.app.hidden).toBe(false);
+      // the server saw no new request, and the held connections were destroyed
+      expect(server.seen.slice(base).map((s) => s.url).sort()).toEqual(['/hold?id=k1', '/hold?id=k2', '/hold?id=k3']);
+      for (const s of [...sockets, upSocket]) expect(s.destroyed).toBe(true);
+      expect(server.seen[base + 1].complete).toBe(false);
+      expect(rt.inflight()).toEqual({ active: 0, queued: 0 });
+      expect(rt.requests.every((r) => r.endedAt !== undefined)).toBe(true);
+      // storage written before the kill survives; writes after it do not
+      await rt.close();
+      expect(nodeFs.existsSync(path.join(sandboxDir, 'usr', 'after.txt'))).toBe(false);
+      expect(nodeFs.existsSync(path.join(sandboxDir, 'usr', 'after2.txt'))).toBe(false);
+      const rt2 = createWxRuntime({ sandboxDir });
+      try {
+        expect(rt2.wx.getStorageSync('before')).toBe(1);
+        expect(rt2.wx.getStorageSync('after')).toBe('');
+      } finally {
+        await rt2.close();
+      }
+    } finally {
+      for (const id of ['k1', 'k2', 'k3', 'k4']) held.delete(id);
+      await rt.close();
+      nodeFs.rmSync(sandboxDir, { recursive: true, force: true });
+    }
+  });
+});

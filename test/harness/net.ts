@@ -318,7 +318,12 @@ class Task {
     this.settle(false, { errMsg: `${this.api}:fail ${reason}` });
   }
 
-  private settle(ok: boolean, payload: { errMsg: string }): void {
+  /** The app was killed: end the task (socket, timers, proxies) and deliver NOTHING to its callbacks. */
+  kill(): void {
+    this.settle(false, { errMsg: 'killed (no callback delivered)' }, true);
+  }
+
+  private settle(ok: boolean, payload: { errMsg: string }, silent = false): void {
     if (this.state === 'done') return;
     this.state = 'done';
     this.entry.endedAt = Date.now();
@@ -335,7 +340,7 @@ class Task {
       }
     }
     this.net.finished(this);
-    deliver(this.cb, ok, payload, (fn) => this.net.opts.schedule(fn));
+    if (!silent) deliver(this.cb, ok, payload, (fn) => this.net.opts.schedule(fn));
   }
 
   abort(): void {
@@ -353,6 +358,7 @@ export class Net {
   private sockets = new Set<Socket>();
   private nextId = 1;
   private closed = false;
+  private killed = false;
 
   constructor(readonly opts: NetOptions) {
     validateHostMap(opts.hostMap);
@@ -371,7 +377,8 @@ export class Net {
     this.log.push(entry);
     const ms = typeof timeout === 'number' && timeout > 0 ? timeout : this.opts.timeouts[api];
     const task = new Task(this, api, cb, entry, ms, start);
-    if (this.closed) task.fail('abort');
+    if (this.killed) task.kill();
+    else if (this.closed) task.fail('abort');
     else if (this.hidden) task.fail('interrupted');
     else if (this.running.size < this.opts.maxConcurrent) this.dispatch(task);
     else this.queue.push(task);
@@ -404,7 +411,7 @@ export class Net {
 
   /** App lifecycle: hidden → new calls fail at once, and in-flight ones fail "interrupted" after the grace period. */
   setHidden(hidden: boolean): void {
-    if (hidden === this.hidden) return;
+    if (this.killed || hidden === this.hidden) return;
     this.hidden = hidden;
     if (this.interruptTimer) clearTimeout(this.interruptTimer);
     this.interruptTimer = undefined;
@@ -416,7 +423,23 @@ export class Net {
     }
   }
 
+  /**
+   * The app is killed: every task ends without a callback, new tasks are dropped (logged, never started), the
+   * interrupt timer is cleared and every socket is destroyed.
+   */
+  async kill(): Promise<void> {
+    this.killed = true;
+    this.closed = true;
+    if (this.interruptTimer) clearTimeout(this.interruptTimer);
+    this.interruptTimer = undefined;
+    for (const t of [...this.queue, ...this.running]) t.kill();
+    const open = [...this.sockets].filter((s) => !s.destroyed);
+    for (const s of open) s.destroy();
+    await Promise.all(open.map((s) => new Promise<void>((r) => (s.closed ? r() : s.once('close', () => r())))));
+  }
+
   async close(): Promise<void> {
+    if (this.killed) return;
     this.closed = true;
     if (this.interruptTimer) clearTimeout(this.interruptTimer);
     this.interruptTimer = undefined;

@@ -176,7 +176,14 @@ export class Sandbox {
 type Op = (o: any) => Record<string, unknown>;
 
 /** `wx.getFileSystemManager()` over a Sandbox. */
-export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) => void): Record<string, unknown> {
+/** Operations that change files (dropped once the app is killed). */
+const MUTATING = new Set(['writeFile', 'appendFile', 'saveFile', 'unlink', 'mkdir', 'rmdir', 'copyFile', 'rename', 'removeSavedFile']);
+
+/**
+ * `alive()` false = the app was killed: asynchronous calls do nothing (no effect, no callback), synchronous reads
+ * still answer and synchronous writes are dropped.
+ */
+export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) => void, alive: () => boolean = () => true): Record<string, unknown> {
   const statOf = (real: string, verb: string, wxPath: string): nodeFs.Stats => {
     try {
       return nodeFs.statSync(real);
@@ -387,6 +394,7 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
   const fsm: Record<string, unknown> = {};
   for (const api of Object.keys(ops)) {
     fsm[api] = (o: Callbacks & Record<string, unknown> = {}) => {
+      if (!alive()) return;
       const r = run(api, o);
       if (r.ok) deliver(o, true, { ...r.res, errMsg: `${api}:ok` }, schedule);
       else deliver(o, false, { errMsg: `${api}:fail ${r.detail}` }, schedule);
@@ -395,6 +403,7 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
   // Synchronous variants take positional arguments, return the result and throw Error("<api>Sync:fail …").
   const sync = (api: string, toObj: (...a: any[]) => Record<string, unknown>, pick: (res: any) => unknown) => {
     fsm[`${api}Sync`] = (...args: any[]) => {
+      if (!alive() && MUTATING.has(api)) return undefined;
       const r = run(api, toObj(...args));
       if (!r.ok) throw wxSyncError(`${api}Sync:fail ${r.detail}`);
       return pick(r.res);

@@ -26,6 +26,7 @@ class StorageFail extends Error {
 export class WxStorage {
   private items = new Map<string, Item>();
   private readonly file: string | undefined;
+  private frozen = false;
 
   constructor(dir: string | undefined) {
     this.file = dir ? path.join(dir, 'storage.json') : undefined;
@@ -46,8 +47,13 @@ export class WxStorage {
     return n;
   }
 
+  /** The app was killed: later writes (by code still running in Node) never reach the disk. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
   private persist(): void {
-    if (!this.file) return;
+    if (!this.file || this.frozen) return;
     const tmp = `${this.file}.${process.pid}.tmp`;
     nodeFs.writeFileSync(tmp, JSON.stringify({ version: 1, items: Object.fromEntries(this.items) }));
     nodeFs.renameSync(tmp, this.file);

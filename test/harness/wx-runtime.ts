@@ -93,6 +93,21 @@ export interface WxRuntime {
   readonly openid: string;
   /** Added: network tasks in flight / queued right now. */
   inflight(): { active: number; queued: number };
+  /**
+   * Added: the mini-program's own JS timers (what `setTimeout` is inside the app). Give them to the SDK's adapter
+   * (`{ ...createWxAdapter(rt.wx), ...rt.timers }`) so its retry timers die with the app at kill() / close().
+   */
+  timers: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
+  /** Added: true after kill(). */
+  readonly killed: boolean;
+  /**
+   * Added: the app is killed (swiped away, crashed) — unlike close(), nothing reaches the app any more: no
+   * success / fail / complete / progress / header callbacks for in-flight or later tasks, no pending deliveries,
+   * no runtime or `timers` timers, no onAppHide / onAppShow; storage and file writes made after the kill are not
+   * persisted; every socket is destroyed. The sandbox folder stays (a new runtime on it is the restarted app);
+   * call close() afterwards to uninstall / remove an own sandbox.
+   */
+  kill(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -110,8 +125,29 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
   }
   const sdkVersion = opts.sdkVersion || DEFAULT_SDK_VERSION;
   const appId = opts.appId || 'wxlocaldev00000000';
+  let killed = false;
+  // every delivery to the app goes through here, so a kill drops the ones already queued too
   const schedule = (fn: () => void) => {
-    setTimeout(fn, 0);
+    setTimeout(() => {
+      if (!killed) fn();
+    }, 0);
+  };
+  const appTimers = new Set<ReturnType<typeof setTimeout>>();
+  const timers = {
+    setTimeout(fn: () => void, ms: number): unknown {
+      if (killed || closed) return undefined;
+      const h = setTimeout(() => {
+        appTimers.delete(h);
+        if (!killed && !closed) fn();
+      }, ms);
+      appTimers.add(h);
+      return h;
+    },
+    clearTimeout(handle: unknown): void {
+      if (handle === undefined) return;
+      clearTimeout(handle as ReturnType<typeof setTimeout>);
+      appTimers.delete(handle as ReturnType<typeof setTimeout>);
+    },
   };
   const timeoutOf = (api: NetApi) => Math.min((opts.networkTimeout && opts.networkTimeout[api]) || 60000, 60000);
 
@@ -126,7 +162,7 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
     schedule,
   });
   const storage = new WxStorage(sandboxDir);
-  const fsm = createFileSystemManager(sandbox, schedule);
+  const fsm = createFileSystemManager(sandbox, schedule, () => !killed);
 
   let openid = opts.openid || `o${createHash('sha256').update(sandboxDir).digest('base64url').slice(0, 27)}`;
   let closed = false;
@@ -140,6 +176,7 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
   // ------------------------------------------------------------------ wx.login
 
   const login = (o: Callbacks & { timeout?: number }) => {
+    if (killed) return;
     const fail = (reason: string) => deliver(o, false, { errMsg: `login:fail ${reason}` }, schedule);
     if (!opts.wechatUrl) return fail('no WeChat service: createWxRuntime({ wechatUrl }) is not set');
     let u: URL;
@@ -348,13 +385,13 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
     },
     app: {
       hide() {
-        if (hidden) return;
+        if (hidden || killed) return;
         hidden = true;
         net.setHidden(true);
         for (const fn of [...hideListeners]) safeCall(fn, undefined);
       },
       show(options) {
-        if (!hidden) return;
+        if (!hidden || killed) return;
         hidden = false;
         net.setHidden(false);
         const res = { ...enterOptions, ...(options || {}) };
@@ -371,9 +408,26 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
       return openid;
     },
     inflight: () => net.stats(),
+    timers,
+    get killed() {
+      return killed;
+    },
+    async kill() {
+      if (killed || closed) return;
+      killed = true;
+      storage.freeze();
+      hideListeners.clear();
+      showListeners.clear();
+      for (const h of appTimers) clearTimeout(h);
+      appTimers.clear();
+      for (const r of loginRequests) r.destroy();
+      await net.kill();
+    },
     async close() {
       if (closed) return;
       closed = true;
+      for (const h of appTimers) clearTimeout(h);
+      appTimers.clear();
       for (const r of loginRequests) r.destroy();
       await net.close();
       hideListeners.clear();
