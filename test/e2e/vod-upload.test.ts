@@ -135,6 +135,15 @@ function initiates(rt: WxRuntime, info: VODUploadInfo | undefined) {
   return rt.requests.filter((r) => info && r.url.includes(`/${info.object}?uploads`));
 }
 
+/** Polls `cond` every 5 ms until it holds (fails after `timeoutMs`, generous: this waits for effects, it times nothing). */
+async function until(cond: () => boolean, what = 'condition', timeoutMs = 20000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 function partNumberOf(url: string): number {
   return Number(/[?&]partNumber=(\d+)/.exec(url)?.[1]);
 }
@@ -387,13 +396,17 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     up.startUpload();
     while (partRequests(rt, up.listFiles()[0]).filter((r) => r.status === 200).length < 2) await new Promise((r) => setTimeout(r, 5));
     rt.app.hide();
+    // after the grace period every task in flight has been interrupted and nothing runs
+    await until(() => rt.requests.some((r) => /interrupted/.test(String(r.error))) && rt.inflight().active + rt.inflight().queued === 0);
+    const tasksWhileHidden = rt.requests.length;
     await new Promise((r) => setTimeout(r, 300));
+    // waiting for onAppShow, not retrying in a loop: no network task at all was started while hidden
+    expect(rt.requests.length).toBe(tasksWhileHidden);
     expect(up.listFiles()[0].state).toBe('Uploading');
     rt.app.show();
     await run.done;
     expect(run.failures()).toEqual([]);
     const info = up.listFiles()[0];
-    expect(rt.requests.some((r) => /interrupted/.test(String(r.error)))).toBe(true);
     expect((await ossObject(info.bucket as string, info.object as string)).equals(source(rt, p))).toBe(true);
   });
 
