@@ -12,6 +12,7 @@ import { AppClient, createWxAdapter, VODUpload } from 'mp-media-sdk';
 import type { PlatformAdapter, VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from 'mp-media-sdk';
 import { startDevStack, DevStack } from '../../server';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
+import type { FaultRule, RequestLogEntry } from '../harness/wx-runtime';
 import { CHECKPOINT_STORAGE_KEY } from '../../sdk/src/vod-upload/checkpoint';
 import { crc64 } from '../../sdk/src/aliyun/crc64';
 
@@ -581,22 +582,31 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     rmSync(sandboxDir, { recursive: true, force: true });
   });
 
-  test('faults: TCP resets, injected 500s and slow parts are retried; the object is byte-exact', async () => {
+  test('faults: TCP resets, injected 500s and slow parts are retried; the object is byte-exact; every injected fault fired as many times as asked', async () => {
     const rt = runtime();
     const partSize = 100 * KB;
     let app!: AppClient;
     const { up, run, app: a } = uploader(rt, { partSize, parallel: 3, retryDuration: 0.05, getUploadAuth: authFromAppServer(() => app) });
     app = a;
-    rt.faults.add({ match: { method: 'PUT', url: /partNumber=2&/ }, times: 2, action: { type: 'reset' } });
-    rt.faults.add({ match: { method: 'PUT', url: /partNumber=5&/ }, times: 1, action: { type: 'cutAfter', bytes: 5000 } });
-    rt.faults.add({ match: { method: 'PUT', url: /partNumber=7&/ }, times: 1, action: { type: 'reset', when: 'response' } });
-    rt.faults.add({ match: { method: 'PUT', url: /partNumber=(3|4)&/ }, times: 2, action: { type: 'delay', ms: 200 } });
-    await admin(stack.cloud!.oss, 'POST', '/_admin/faults', { op: 'UploadPart', partNumber: 6, times: 2, action: { type: 'status', status: 500 } });
-    await admin(stack.cloud!.oss, 'POST', '/_admin/faults', { op: 'CompleteMultipartUpload', times: 1, action: { type: 'status', status: 503, code: 'ServiceUnavailable' } });
-    await admin(stack.cloud!.oss, 'POST', '/_admin/faults', { op: 'InitiateMultipartUpload', times: 1, action: { type: 'reset' } });
+    // runtime (client-side) rules, with what the request log must show for each: `fault` as applied, and its effect
+    const rules: Array<{ rule: FaultRule; fault: string; effect: (r: RequestLogEntry) => boolean }> = [
+      { rule: { match: { method: 'PUT', url: /partNumber=2&/ }, times: 2, action: { type: 'reset' } }, fault: 'reset', effect: (r) => /ERR_CONNECTION_RESET/.test(String(r.error)) },
+      { rule: { match: { method: 'PUT', url: /partNumber=5&/ }, times: 1, action: { type: 'cutAfter', bytes: 5000 } }, fault: 'cutAfter:5000', effect: (r) => /ERR_CONNECTION_RESET/.test(String(r.error)) },
+      { rule: { match: { method: 'PUT', url: /partNumber=7&/ }, times: 1, action: { type: 'reset', when: 'response' } }, fault: 'reset:response', effect: (r) => /ERR_CONNECTION_RESET/.test(String(r.error)) },
+      { rule: { match: { method: 'PUT', url: /partNumber=(3|4)&/ }, times: 2, action: { type: 'delay', ms: 200 } }, fault: 'delay:200', effect: (r) => r.status === 200 },
+      { rule: { match: { api: 'uploadFile' }, times: 1, action: { type: 'status', status: 502, body: '<html>Bad Gateway</html>' } }, fault: 'status:502', effect: (r) => r.status === 502 },
+    ];
+    for (const r of rules) rt.faults.add(r.rule);
+    // OSS (server-side) rules
+    const ossRules = [
+      { op: 'UploadPart', partNumber: 6, times: 2, action: { type: 'status', status: 500 } },
+      { op: 'CompleteMultipartUpload', times: 1, action: { type: 'status', status: 503, code: 'ServiceUnavailable' } },
+      { op: 'InitiateMultipartUpload', times: 1, action: { type: 'reset' } },
+    ];
+    const ossIds: string[] = [];
+    for (const r of ossRules) ossIds.push((await admin<{ fault: { id: string } }>(stack.cloud!.oss, 'POST', '/_admin/faults', r)).fault.id);
     const p = rt.files.writeTempSized('faulty.mp4', 10 * partSize + 999, 6);
     const small = rt.files.writeTempSized('faulty-small.mp4', 50 * KB, 7);
-    rt.faults.add({ match: { api: 'uploadFile' }, times: 1, action: { type: 'status', status: 502, body: '<html>Bad Gateway</html>' } });
     up.addFile({ url: p });
     up.addFile({ url: small });
     up.startUpload();
@@ -608,6 +618,20 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     const big = up.listFiles()[0];
     expect(partRequests(rt, big).filter((r) => partNumberOf(r.url) === 2).length).toBe(3);
     expect(partRequests(rt, big).filter((r) => partNumberOf(r.url) === 6 && r.status === 500).length).toBe(2);
+    // every runtime rule fired exactly `times` times, on the tasks it was meant for, with its effect
+    for (const { rule, fault, effect } of rules) {
+      const m = rule.match || {};
+      const hits = rt.requests.filter(
+        (r) => r.fault !== undefined && (!m.api || r.api === m.api) && (!m.method || r.method === m.method) && (!(m.url instanceof RegExp) || m.url.test(r.url)),
+      );
+      expect({ fault, hits: hits.map((r) => r.fault) }).toEqual({ fault, hits: Array(rule.times).fill(fault) });
+      for (const r of hits) expect({ fault, effect: effect(r) }).toEqual({ fault, effect: true });
+    }
+    expect(rt.requests.filter((r) => r.fault !== undefined)).toHaveLength(rules.reduce((n, r) => n + (r.rule.times as number), 0));
+    // every OSS rule was consumed (read back through the admin API)
+    const { faults } = await admin<{ faults: Array<{ id: string; op?: string; hits: number; times: number }> }>(stack.cloud!.oss, 'GET', '/_admin/faults');
+    const mine = ossIds.map((id) => faults.find((f) => f.id === id));
+    expect(mine.map((f) => f && [f.op, f.hits])).toEqual(ossRules.map((r) => [r.op, r.times]));
   });
 
   test('a "fail abort" WeChat reports on its own (not our stop / cancel) is retried like a network error: once → the file finishes; every time → NetworkError; onUploadEnd fires (no stall)', async () => {
