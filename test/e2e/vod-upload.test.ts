@@ -395,7 +395,7 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     const p = rt.files.writeTempSized('background.mp4', 8 * partSize, 13);
     up.addFile({ url: p });
     up.startUpload();
-    while (partRequests(rt, up.listFiles()[0]).filter((r) => r.status === 200).length < 2) await new Promise((r) => setTimeout(r, 5));
+    await until(() => partRequests(rt, up.listFiles()[0]).filter((r) => r.status === 200).length >= 2, '2 confirmed parts');
     rt.app.hide();
     // after the grace period every task in flight has been interrupted and nothing runs
     await until(() => rt.requests.some((r) => /interrupted/.test(String(r.error))) && rt.inflight().active + rt.inflight().queued === 0);
@@ -416,15 +416,16 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     const partSize = 100 * KB;
     let app!: AppClient;
     let cancelWatch = false;
+    let watcher: ReturnType<typeof setInterval> | undefined;
     const { up, run, app: a } = uploader(rt, {
       partSize,
       parallel: 2,
       getUploadAuth: authFromAppServer(() => app),
       onUploadstarted: (info) => {
         if (info.file.name !== 'cancelme.mp4' || !cancelWatch) return;
-        const timer = setInterval(() => {
+        watcher = setInterval(() => {
           if (okParts(1) >= 2) {
-            clearInterval(timer);
+            clearInterval(watcher);
             up.cancelFile(1);
           }
         }, 5);
@@ -436,35 +437,46 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     const c = rt.files.writeTempSized('cancelme.mp4', 12 * partSize, 5);
     up.addFile({ url: p });
     up.addFile({ url: c });
-    up.startUpload();
     const okParts = (i: number) => partRequests(rt, up.listFiles()[i]).filter((r) => r.status === 200).length;
-    while (okParts(0) < 3) await new Promise((r) => setTimeout(r, 5));
-    up.stopUpload();
-    expect(up.listFiles()[0].state).toBe('Stoped');
-    await new Promise((r) => setTimeout(r, 150));
-    const afterStop = partRequests(rt, up.listFiles()[0]).length;
-    await new Promise((r) => setTimeout(r, 150));
-    expect(partRequests(rt, up.listFiles()[0]).length).toBe(afterStop); // really stopped
-    expect(rt.inflight().active).toBe(0);
-    const doneBeforeStop = new Set(partRequests(rt, up.listFiles()[0]).filter((r) => r.status === 200).map((r) => partNumberOf(r.url)));
+    try {
+      up.startUpload();
+      // stop with 3 parts confirmed and at least one part in the air (held by the delay)
+      await until(() => okParts(0) >= 3 && partRequests(rt, up.listFiles()[0]).some((r) => r.endedAt === undefined), 'stopme.mp4 with 3 parts done and one in flight');
+      const inFlightAtStop = new Map(rt.requests.map((r) => [r.id, r.endedAt === undefined]));
+      up.stopUpload();
+      expect(up.listFiles()[0].state).toBe('Stoped');
+      // the tasks in flight at stop time end (aborted by the stop) ...
+      await until(() => rt.inflight().active + rt.inflight().queued === 0, 'the in-flight parts to end');
+      const aborted = rt.requests.filter((r) => inFlightAtStop.get(r.id));
+      expect(aborted.length).toBeGreaterThan(0);
+      for (const r of aborted) expect(r.error).toBe('request:fail abort');
+      // ... and nothing new starts: a quiet period (an absence cannot be polled for), then no task beyond those
+      await new Promise((r) => setTimeout(r, 300));
+      expect(rt.requests.filter((r) => !inFlightAtStop.has(r.id)).map((r) => `${r.method} ${r.url}`)).toEqual([]); // really stopped
+      const doneBeforeStop = new Set(partRequests(rt, up.listFiles()[0]).filter((r) => r.status === 200).map((r) => partNumberOf(r.url)));
 
-    // cancel the second file while it uploads
-    cancelWatch = true;
-    expect(up.startUpload()).toBe(true);
-    await run.done;
-    const [stopped, canceled] = up.listFiles();
-    expect(stopped.state).toBe('Success');
-    expect(canceled.state).toBe('Canceled');
-    expect((await ossObject(stopped.bucket as string, stopped.object as string)).equals(source(rt, p))).toBe(true);
-    for (const n of doneBeforeStop) expect(partRequests(rt, stopped).filter((r) => partNumberOf(r.url) === n && r.status === 200)).toHaveLength(1);
-    expect(initiates(rt, stopped)).toHaveLength(1);
-    // the stopped file asked for auth again with its VideoId (refresh, not a new video)
-    expect(run.events.filter((e) => e[0] === 'onUploadstarted' && e[1] === 'stopme.mp4')).toHaveLength(2);
-    expect(run.events.some((e) => e[0] === 'onUploadCanceled' && e[1] === 'cancelme.mp4')).toBe(true);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(rt.requests.filter((r) => r.method === 'DELETE' && r.url.includes(`/${canceled.object}?uploadId=`))).toEqual([expect.objectContaining({ status: 204 })]);
-    const uploads = await admin<{ uploads: Array<{ key: string }> }>(stack.cloud!.oss, 'GET', '/_admin/uploads');
-    expect(uploads.uploads.filter((u) => u.key === canceled.object)).toEqual([]);
+      // cancel the second file while it uploads
+      cancelWatch = true;
+      expect(up.startUpload()).toBe(true);
+      await run.done;
+      const [stopped, canceled] = up.listFiles();
+      expect(stopped.state).toBe('Success');
+      expect(canceled.state).toBe('Canceled');
+      expect((await ossObject(stopped.bucket as string, stopped.object as string)).equals(source(rt, p))).toBe(true);
+      for (const n of doneBeforeStop) expect(partRequests(rt, stopped).filter((r) => partNumberOf(r.url) === n && r.status === 200)).toHaveLength(1);
+      expect(initiates(rt, stopped)).toHaveLength(1);
+      // the stopped file asked for auth again with its VideoId (refresh, not a new video)
+      expect(run.events.filter((e) => e[0] === 'onUploadstarted' && e[1] === 'stopme.mp4')).toHaveLength(2);
+      expect(run.events.some((e) => e[0] === 'onUploadCanceled' && e[1] === 'cancelme.mp4')).toBe(true);
+      // AbortMultipartUpload is sent after onUploadCanceled: wait for its answer
+      const abortsOf = () => rt.requests.filter((r) => r.method === 'DELETE' && r.url.includes(`/${canceled.object}?uploadId=`));
+      await until(() => abortsOf().some((r) => r.endedAt !== undefined), 'the AbortMultipartUpload answer');
+      expect(abortsOf()).toEqual([expect.objectContaining({ status: 204 })]);
+      const uploads = await admin<{ uploads: Array<{ key: string }> }>(stack.cloud!.oss, 'GET', '/_admin/uploads');
+      expect(uploads.uploads.filter((u) => u.key === canceled.object)).toEqual([]);
+    } finally {
+      if (watcher) clearInterval(watcher);
+    }
   });
 
   test('resume after restart: a NEW runtime and a NEW VODUpload on the same sandbox storage send exactly the parts the server lacks (ListParts after the kill); the re-sent in-flight parts are at most `parallel`', async () => {
@@ -483,7 +495,7 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     s1.up.addFile({ url: p });
     s1.up.startUpload();
     const held = () => partRequests(rt1, s1.up.listFiles()[0]).filter((r) => r.fault && r.endedAt === undefined);
-    while (held().length < parallel) await new Promise((r) => setTimeout(r, 5));
+    await until(() => held().length >= parallel, `${parallel} held parts`);
     const uploadId = s1.up.listFiles()[0].uploadId as string;
     const attempted1 = new Set(partRequests(rt1, s1.up.listFiles()[0]).map((r) => partNumberOf(r.url)));
     await rt1.kill(); // the app is killed mid-upload: nothing reaches the first VODUpload any more
@@ -539,7 +551,7 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     const original = source(rt1, p1);
     s1.up.addFile({ url: p1 });
     s1.up.startUpload();
-    while (partRequests(rt1, s1.up.listFiles()[0]).filter((r) => r.status === 200).length < 5) await new Promise((r) => setTimeout(r, 5));
+    await until(() => partRequests(rt1, s1.up.listFiles()[0]).filter((r) => r.status === 200).length >= 5, '5 confirmed parts');
     const first = s1.up.listFiles()[0];
     const { uploadId, videoId } = first;
     expect(uploadId).toBeTruthy();
