@@ -7,6 +7,20 @@ import { AbortControllerLike, anySignal, classifyErrMsg, createInjectedAdapter, 
 
 type Call = { api: string; opts: any; task: { aborted: boolean; abort(): void; onHeadersReceived?: (cb: any) => void; onProgressUpdate?: (cb: any) => void } };
 
+/** The fake file system's one file (10 bytes, 10..19), so a ranged read can be checked byte by byte. */
+const FILE_BYTES = Uint8Array.from({ length: 10 }, (_, i) => 10 + i);
+
+/** readFile over FILE_BYTES with WeChat's ranges: position in [0, size-1], length in [1, size-position]. */
+function fakeReadFile(o: any): void {
+  if (o.filePath === 'http://tmp/missing') return o.fail({ errMsg: 'readFile:fail no such file or directory, open http://tmp/missing' });
+  const size = FILE_BYTES.length;
+  const pos = o.position === undefined ? 0 : o.position;
+  const len = o.length === undefined ? size - pos : o.length;
+  if (!Number.isInteger(pos) || pos < 0 || pos > size - 1) return o.fail({ errMsg: `readFile:fail the value of "position" is out of range. Received ${pos}` });
+  if (!Number.isInteger(len) || len < 1 || pos + len > size) return o.fail({ errMsg: `readFile:fail the value of "length" is out of range. Received ${len}` });
+  o.success({ data: FILE_BYTES.slice(pos, pos + len).buffer });
+}
+
 function fakeWx(overrides: Partial<Record<string, unknown>> = {}) {
   const calls: Call[] = [];
   const storage = new Map<string, unknown>();
@@ -29,7 +43,7 @@ function fakeWx(overrides: Partial<Record<string, unknown>> = {}) {
     downloadFile: (o: any) => task('downloadFile', o),
     getFileSystemManager: () => ({
       stat: (o: any) => o.success({ stats: { size: 10, lastModifiedTime: 1700000000, isFile: () => true } }),
-      readFile: (o: any) => (o.filePath === 'http://tmp/missing' ? o.fail({ errMsg: 'readFile:fail no such file or directory, open http://tmp/missing' }) : o.success({ data: new ArrayBuffer(o.length) })),
+      readFile: fakeReadFile,
     }),
     getStorageSync: (k: string) => (storage.has(k) ? storage.get(k) : ''),
     setStorageSync: (k: string, v: unknown) => {
@@ -168,12 +182,26 @@ describe('createWxAdapter', () => {
     expect(calls).toHaveLength(12);
   });
 
+  it('ranged reads return exactly the bytes at [position, position+length) (first, middle, last byte, whole file); length 0 reads nothing without calling readFile', async () => {
+    const { wx } = fakeWx();
+    const a = createWxAdapter(wx);
+    const bytes = async (pos: number, len: number) => Array.from(new Uint8Array(await a.fs.readRange('http://tmp/a', pos, len)));
+    expect(await bytes(2, 4)).toEqual([12, 13, 14, 15]);
+    expect(await bytes(0, 1)).toEqual([10]);
+    expect(await bytes(9, 1)).toEqual([19]);
+    expect(await bytes(0, 10)).toEqual(Array.from(FILE_BYTES));
+    expect(await bytes(5, 5)).toEqual([15, 16, 17, 18, 19]);
+    const spy = jest.fn(fakeReadFile);
+    const b = createWxAdapter(fakeWx({ getFileSystemManager: () => ({ readFile: spy }) }).wx);
+    expect((await b.fs.readRange('http://tmp/a', 10, 0)).byteLength).toBe(0);
+    expect(spy).not.toHaveBeenCalled();
+  });
+
   it('maps file-system failures: missing file → FILE_NOT_FOUND; ranged reads refused below base library 2.10.0', async () => {
     const { wx } = fakeWx();
     const a = createWxAdapter(wx);
     await expect(a.fs.readRange('http://tmp/missing', 0, 4)).rejects.toMatchObject({ code: PlatformErrorCode.FileNotFound });
     expect((await a.fs.readRange('http://tmp/a', 2, 4)).byteLength).toBe(4);
-    expect((await a.fs.readRange('http://tmp/a', 2, 0)).byteLength).toBe(0);
     expect(await a.fs.stat('http://tmp/a')).toEqual({ size: 10, lastModifiedTime: 1700000000, isFile: true });
     const old = createWxAdapter(fakeWx({ getAppBaseInfo: () => ({ SDKVersion: '2.9.4' }) }).wx);
     await expect(old.fs.readRange('http://tmp/a', 0, 4)).rejects.toMatchObject({ code: PlatformErrorCode.Unsupported });
