@@ -628,7 +628,8 @@ export class Net {
     const data = o.data;
     if (!badParam && data !== undefined && data !== null) {
       const bodyless = method === 'GET' || method === 'HEAD';
-      if (isArrayBuffer(data) || ArrayBuffer.isView(data)) body = Buffer.from(bytesOf(data));
+      // WeChat sends raw bytes only for an ArrayBuffer; a typed-array view is just an object to it (JSON / query)
+      if (isArrayBuffer(data)) body = Buffer.from(bytesOf(data));
       else if (typeof data === 'object' && bodyless) {
         const q = encodeQuery(data);
         if (q) url += (url.includes('?') ? '&' : '?') + q;

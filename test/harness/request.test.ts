@@ -84,6 +84,17 @@ describe('wx.request body and headers', () => {
     expect(b.headers['content-length']).toBe('5');
   });
 
+  test('a typed-array VIEW (Uint8Array, Buffer, DataView …) is not raw bytes: WeChat takes string / object / ArrayBuffer only, so a view goes as an object (JSON)', async () => {
+    const view = new Uint8Array([1, 2, 3, 0, 255]);
+    const v = await echo({ method: 'PUT', data: view, header: { 'content-type': 'application/octet-stream' } });
+    expect(Buffer.from(v.body, 'base64').toString()).toBe(JSON.stringify(view));
+    expect(Buffer.from(v.body, 'base64').toString()).toBe('{"0":1,"1":2,"2":3,"3":0,"4":255}');
+    // a view over part of a buffer is not its bytes either
+    const sub = new Uint8Array(new Uint8Array([9, 9, 7, 8, 9]).buffer, 2, 2);
+    const w = await echo({ method: 'PUT', data: sub, header: { 'content-type': 'application/octet-stream' } });
+    expect(Buffer.from(w.body, 'base64').toString()).toBe('{"0":7,"1":8}');
+  });
+
   test('custom headers are sent; Referer cannot be overridden', async () => {
     const d = await echo({ header: { 'X-Token': 'abc', Referer: 'https://evil.example' } });
     expect(d.headers['x-token']).toBe('abc');
