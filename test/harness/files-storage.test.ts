@@ -68,7 +68,7 @@ describe('readFile', () => {
     expect(r.res.data).toBeInstanceOf(ArrayBuffer);
     expect([...new Uint8Array(r.res.data)]).toEqual([3, 4, 5, 6]);
     expect([...new Uint8Array(fsm.readFileSync(p, undefined, 8))]).toEqual([8, 9]); // length defaults to the rest
-    expect(fsm.readFileSync(p, undefined, 10, 0).byteLength).toBe(0); // position == size is allowed
+    expect([...new Uint8Array(fsm.readFileSync(p, undefined, 9, 1))]).toEqual([9]); // the last byte
   });
 
   test('out-of-range position or length fails (we choose failing over padding)', async () => {
@@ -79,6 +79,21 @@ describe('readFile', () => {
     const b = await wxCall(fsm.readFile, { filePath: p, position: 8, length: 5 }).result;
     expect(b.res.errMsg).toMatch(/^readFile:fail the value of "length" is out of range/);
     expect(() => fsm.readFileSync(p, undefined, -1, 2)).toThrow(/readFileSync:fail the value of "position" is out of range/);
+  });
+
+  test("WeChat's documented ranges: position in [0, fileLength-1], length in [1, fileLength] — position == fileLength and length 0 fail; only a whole-file read may be empty", async () => {
+    const p = rt.files.writeTemp('r10.bin', Buffer.alloc(10));
+    const atEnd = await wxCall(fsm.readFile, { filePath: p, position: 10, length: 1 }).result;
+    expect(atEnd.res.errMsg).toMatch(/^readFile:fail the value of "position" is out of range/);
+    expect(() => fsm.readFileSync(p, undefined, 10)).toThrow(/the value of "position" is out of range/);
+    const zero = await wxCall(fsm.readFile, { filePath: p, position: 0, length: 0 }).result;
+    expect(zero.res.errMsg).toMatch(/^readFile:fail the value of "length" is out of range/);
+    expect(() => fsm.readFileSync(p, undefined, 10, 0)).toThrow(/out of range/);
+    expect(() => fsm.readFileSync(p, undefined, 4, 0)).toThrow(/the value of "length" is out of range/);
+    const empty = rt.files.writeTemp('empty.bin', Buffer.alloc(0));
+    expect(fsm.readFileSync(empty).byteLength).toBe(0);
+    expect(() => fsm.readFileSync(empty, undefined, 0, 0)).toThrow(/out of range/);
+    expect(() => fsm.readFileSync(empty, undefined, 0)).toThrow(/the value of "position" is out of range/);
   });
 
   test('encodings utf8 / base64 / hex / binary, and an invalid encoding', () => {

@@ -209,13 +209,17 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
       if (st.isDirectory()) throw new FsFail(`illegal operation on a directory, open ${o.filePath}`);
       const enc = encodingOf(o.encoding);
       const size = st.size;
-      const pos = o.position === undefined || o.position === null ? 0 : o.position;
-      if (typeof pos !== 'number' || !Number.isInteger(pos) || pos < 0 || pos > size) {
-        throw new FsFail(`the value of "position" is out of range. It must be >= 0 && <= ${size}. Received ${String(pos)}`);
+      // WeChat's documented ranges: position in [0, fileLength - 1], length in [1, fileLength] (and within the file);
+      // only a read with neither (the whole file) may be empty
+      const hasPos = o.position !== undefined && o.position !== null;
+      const hasLen = o.length !== undefined && o.length !== null;
+      const pos = hasPos ? o.position : 0;
+      if (typeof pos !== 'number' || !Number.isInteger(pos) || pos < 0 || (hasPos && pos > size - 1)) {
+        throw new FsFail(`the value of "position" is out of range. It must be >= 0 && <= ${size - 1}. Received ${String(pos)}`);
       }
-      const len = o.length === undefined || o.length === null ? size - pos : o.length;
-      if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || pos + len > size) {
-        throw new FsFail(`the value of "length" is out of range. It must be >= 0 && <= ${size - pos}. Received ${String(len)}`);
+      const len = hasLen ? o.length : size - pos;
+      if (typeof len !== 'number' || !Number.isInteger(len) || (hasLen && len < 1) || pos + len > size) {
+        throw new FsFail(`the value of "length" is out of range. It must be >= 1 && <= ${size - pos}. Received ${String(len)}`);
       }
       const buf = Buffer.alloc(len);
       if (len > 0) {
