@@ -784,9 +784,10 @@ export class Net {
           req.end();
         },
         sink: {
-          onResponse(sc, h, c) {
+          onResponse(sc, h) {
             statusCode = sc;
-            t.emit(t.headerListeners, { header: h, statusCode: sc, cookies: c });
+            // UploadTask.onHeadersReceived: WeChat's docs list only `header` (no statusCode, no cookies)
+            t.emit(t.headerListeners, { header: h });
           },
           onData(chunk) {
             chunks.push(chunk);

@@ -110,6 +110,7 @@ describe('wx.uploadFile', () => {
     // as in WeChat: success carries data + statusCode only; the response headers come through onHeadersReceived
     expect(Object.keys(r.res).sort()).toEqual(['data', 'errMsg', 'statusCode']);
     expect(heads).toHaveLength(1);
+    expect(Object.keys(heads[0])).toEqual(['header']); // UploadTask.onHeadersReceived gives {header} only
     expect(Object.keys(heads[0].header).map((k) => k.toLowerCase())).toContain('content-type');
     expect(parsed[parsed.length - 1]).toEqual([
       { kind: 'field', name: 'key', value: 'videos/a.mp4' },
