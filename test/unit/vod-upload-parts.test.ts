@@ -206,6 +206,18 @@ describe('error classification and retry', () => {
     expect(waited).toBe(2);
   });
 
+  test('an "interrupted" failure that arrives after the app is back in the foreground (phones deliver it late) is retried without spending retryCount, at most 3 times per request', async () => {
+    const adapter = adapterWith();
+    let calls = 0;
+    // retryCount 0: before the fix the first late interrupt failed the request.
+    await expect(withRetry(async () => (++calls <= 3 ? Promise.reject(err('INTERRUPTED')) : 'ok'), opts(adapter, { retryCount: 0 }))).resolves.toBe('ok');
+    expect(calls).toBe(4);
+    calls = 0;
+    // A host that keeps saying "interrupted" in the foreground is not retried forever.
+    await expect(withRetry(async () => (calls++, Promise.reject(err('INTERRUPTED'))), opts(adapter, { retryCount: 1 }))).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(calls).toBe(5);
+  });
+
   test('an abort during the retry delay rejects with ABORTED', async () => {
     const ctl = new AbortControllerLike();
     const adapter = adapterWith();

@@ -100,11 +100,13 @@ export interface RetryOptions {
 
 /**
  * Runs `fn` until it succeeds, retrying retryable failures up to `retryCount` times `retryDelayMs` apart.
- * Clock-skew corrections (at most 2) and waits for the foreground do not count as retries.
+ * Clock-skew corrections (at most 2), waits for the foreground and up to 3 "interrupted" failures that arrive after
+ * the app is back in the foreground do not count as retries.
  */
 export async function withRetry<T>(fn: () => Promise<T>, o: RetryOptions): Promise<T> {
   let failures = 0;
   let skews = 0;
+  let lateInterrupts = 0;
   for (;;) {
     try {
       return await fn();
@@ -115,7 +117,15 @@ export async function withRetry<T>(fn: () => Promise<T>, o: RetryOptions): Promi
         skews++;
         continue;
       }
-      if (kind === 'interrupted' && (await o.waitForeground(o.signal))) continue;
+      if (kind === 'interrupted') {
+        if (await o.waitForeground(o.signal)) continue;
+        // Already in the foreground: a phone suspends the JS thread in the background, so the "interrupted" failure
+        // can arrive only after onAppShow. Retry at once without spending the retry budget (up to 3 times per request).
+        if (lateInterrupts < 3) {
+          lateInterrupts++;
+          continue;
+        }
+      }
       if ((kind === 'retry' || kind === 'interrupted') && failures < o.retryCount) {
         failures++;
         await sleep(o.adapter, o.retryDelayMs, o.signal);
