@@ -2,7 +2,7 @@
  * Shared bench helpers: the dev stack in its own Node process (so the servers do not share the client's event loop
  * or heap), a Node wx runtime + our wx adapter + a logged-in AppClient, and a VODUpload run to completion.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -119,4 +119,20 @@ export function nodeAdapter(base: PlatformAdapter, realPath: string, agent: http
 
 export function fmtMiB(bytes: number): string {
   return `${(bytes / MiB).toFixed(1)} MiB`;
+}
+
+/** Closes the client, then the stack process, and removes the stack's data dir. */
+export async function closeAll(c: { close(): Promise<void> }, stack: BenchStack): Promise<void> {
+  await c.close();
+  await stack.close();
+  rmSync(stack.dataDir, { recursive: true, force: true });
+}
+
+/** Runs a benchmark when its file is executed directly (`npx tsx bench/<name>.ts`); exit code 1 on failure. */
+export function runIfMain(mod: NodeModule, run: () => Promise<unknown>): void {
+  if (require.main !== mod) return;
+  run().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

@@ -11,11 +11,10 @@
  *   npx tsx bench/memory.ts          (BENCH_MEM_MB=1024 BENCH_PART_MB=1 BENCH_PARALLEL=5)
  *   node --expose-gc --import tsx bench/memory.ts   (adds a GC'd baseline)
  */
-import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { createWxAdapter } from '../sdk/src';
 import type { PlatformAdapter } from '../sdk/src';
-import { client, Client, fmtMiB, MiB, nodeAdapter, startStack, tempFile, uploadOnce } from './common';
+import { closeAll, runIfMain, client, Client, fmtMiB, MiB, nodeAdapter, startStack, tempFile, uploadOnce } from './common';
 
 export interface MemoryResult {
   sizeBytes: number;
@@ -104,15 +103,8 @@ export async function runMemory(opts: { mb?: number; partMb?: number; parallel?:
     );
     return result;
   } finally {
-    await c.close();
-    await stack.close();
-    rmSync(stack.dataDir, { recursive: true, force: true });
+    await closeAll(c, stack);
   }
 }
 
-if (require.main === module) {
-  runMemory().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runIfMain(module, runMemory);

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createWxAdapter } from '../sdk/src';
-import { client, fmtMiB, MiB, startStack, tempFile, uploadOnce } from './common';
+import { runIfMain, client, fmtMiB, MiB, startStack, tempFile, uploadOnce } from './common';
 import type { WxRuntime } from '../test/harness/wx-runtime';
 
 export interface ResendResult {
@@ -73,9 +73,4 @@ export async function runResend(opts: { mb?: number; partMb?: number; parallel?:
   }
 }
 
-if (require.main === module) {
-  runResend().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runIfMain(module, runResend);

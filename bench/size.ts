@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { runIfMain } from './common';
 
 export const OFFICIAL_MINI_SDK_BYTES = 84919;
 export const SIZE_TARGET_BYTES = 42 * 1024;
@@ -63,9 +64,4 @@ export async function runSize(opts: { log?: (s: string) => void } = {}): Promise
   return result;
 }
 
-if (require.main === module) {
-  runSize().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runIfMain(module, runSize);

@@ -9,13 +9,13 @@
  *
  *   npx tsx bench/throughput.ts            (BENCH_MB=256 BENCH_PART_MB=1 BENCH_PARALLEL=5 BENCH_ROUNDS=2)
  */
-import { createReadStream, rmSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import { createWxAdapter } from '../sdk/src';
 import OSS from 'ali-oss';
 import { ossV1Authorization, formatOssV1Date } from '../sdk/src/aliyun/oss-signature';
 import { DEV_CREDENTIALS } from '../server/dev-credentials';
-import { client, fmtMiB, MiB, nodeAdapter, startStack, tempFile, uploadOnce } from './common';
+import { closeAll, runIfMain, client, fmtMiB, MiB, nodeAdapter, startStack, tempFile, uploadOnce } from './common';
 
 export interface ThroughputResult {
   sizeBytes: number;
@@ -106,15 +106,8 @@ export async function runThroughput(opts: { mb?: number; partMb?: number; parall
     );
     return result;
   } finally {
-    await c.close();
-    await stack.close();
-    rmSync(stack.dataDir, { recursive: true, force: true });
+    await closeAll(c, stack);
   }
 }
 
-if (require.main === module) {
-  runThroughput().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runIfMain(module, runThroughput);
