@@ -1,0 +1,161 @@
+/**
+ * `npm run screenshots`: every page of the demo mini-program in its representative states, with live data from the
+ * dev stack, as PNGs in docs/screenshots/ (375 px CSS wide at DPR 2 → 750 px, an iPhone X-sized screen).
+ *
+ *   1. test/screenshots/capture.ts renders the states in miniprogram-simulate against a dev stack (the page-test kit,
+ *      test/pages/helpers.ts) and writes each rendered tree + the images it shows as JSON to a temp folder.
+ *   2. test/screenshots/wxml-html.ts turns each into a standalone HTML page (WXSS → CSS, built-ins → HTML, the
+ *      phone's status bar, navigation bar and tab bar).
+ *   3. playwright-core drives Debian's Chromium (/usr/bin/chromium; `apt-get install -y chromium fonts-wqy-zenhei
+ *      fonts-noto-color-emoji`) to shoot each page.
+ *
+ * Options: --keep-html (also write the HTML next to the PNGs, for debugging the conversion); --only=<text> (only
+ * the capture tests whose name contains it); --states=<dir> (keep the captured JSON there, and reuse it instead of
+ * capturing again when it is already there: for iterating on the conversion).
+ * Env: CHROMIUM_PATH to use another Chromium build.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { pageToHtml, TabBar, WindowConfig, WxNode } from '../test/screenshots/wxml-html';
+
+const ROOT = path.resolve(__dirname, '..');
+const MP = path.join(ROOT, 'miniprogram');
+const OUT_DIR = path.join(ROOT, 'docs/screenshots');
+const WIDTH = 375;
+const HEIGHT = 812;
+
+interface CapturedState {
+  name: string;
+  pagePath: string;
+  caption: string;
+  title?: string;
+  tree: WxNode;
+  images: Record<string, string>;
+}
+
+const args = process.argv.slice(2);
+const keepHtml = args.includes('--keep-html');
+const only = (args.find((a) => a.startsWith('--only=')) || '').slice('--only='.length);
+const statesDir = (args.find((a) => a.startsWith('--states=')) || '').slice('--states='.length);
+
+function readText(file: string): string {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+}
+
+function runCapture(outDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const jest = require.resolve('jest/bin/jest');
+    const child = spawn(process.execPath, [jest, '--config', 'test/screenshots/jest.config.js', '--runInBand', ...(only ? ['-t', only] : [])], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, SCREENSHOTS_OUT: outDir },
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`capture (jest) exited with ${code}`))));
+  });
+}
+
+function chromiumPath(): string {
+  const p = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!fs.existsSync(p)) {
+    throw new Error(`no Chromium at ${p}: apt-get install -y chromium fonts-wqy-zenhei fonts-noto-color-emoji (or set CHROMIUM_PATH)`);
+  }
+  return p;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const executablePath = chromiumPath();
+  const tmp = statesDir ? path.resolve(statesDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'mp-screenshots-'));
+  fs.mkdirSync(tmp, { recursive: true });
+  try {
+    if (!statesDir || !fs.readdirSync(tmp).some((f) => f.endsWith('.json'))) await runCapture(tmp);
+    const captured: CapturedState[] = fs
+      .readdirSync(tmp)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => JSON.parse(fs.readFileSync(path.join(tmp, f), 'utf8')));
+    if (!captured.length) throw new Error('capture wrote no states');
+
+    const app = JSON.parse(readText(path.join(MP, 'app.json'))) as { window: WindowConfig; tabBar?: TabBar };
+    const appWxss = readText(path.join(MP, 'app.wxss'));
+    fs.mkdirSync(OUT_DIR, { recursive: true });
+
+    // playwright adds --headless and a fresh temporary --user-data-dir (removed on close) itself.
+    const browser = await chromium.launch({
+      executablePath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    });
+    const written: string[] = [];
+    try {
+      const context = await browser.newContext({ viewport: { width: WIDTH, height: HEIGHT }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+      // Everything the pages show was inlined; nothing may reach the network.
+      await context.route('**/*', (route) => (route.request().url().startsWith('data:') ? route.continue() : route.abort()));
+      const page = await context.newPage();
+      for (const s of captured) {
+        const base = s.pagePath.replace(/\/index$/, '');
+        const pageJson = JSON.parse(readText(path.join(MP, `${base}/index.json`)) || '{}') as WindowConfig;
+        const { html, unknownTags } = pageToHtml(s.tree, {
+          pagePath: s.pagePath,
+          window: { ...app.window, ...pageJson },
+          tabBar: app.tabBar,
+          title: s.title,
+          appWxss,
+          pageWxss: readText(path.join(MP, `${base}/index.wxss`)),
+          images: s.images,
+          screenWidth: WIDTH,
+          screenHeight: HEIGHT,
+        });
+        if (unknownTags.length) process.stderr.write(`screenshots: ${s.name}: no mapping for <${unknownTags.join('>, <')}> (drawn as blocks)\n`);
+        await page.setContent(html, { waitUntil: 'load' });
+        await page.evaluate(() => document.fonts.ready.then(() => undefined));
+        const file = path.join(OUT_DIR, `${s.name}.png`);
+        await page.screenshot({ path: file, clip: { x: 0, y: 0, width: WIDTH, height: HEIGHT } });
+        if (keepHtml) fs.writeFileSync(path.join(OUT_DIR, `${s.name}.html`), html);
+        written.push(s.name);
+      }
+    } finally {
+      await browser.close();
+    }
+
+    // PNGs of states that no longer exist go (only on a full run).
+    if (!only) {
+      for (const f of fs.readdirSync(OUT_DIR)) {
+        if (f.endsWith('.png') && !written.includes(f.slice(0, -4))) fs.unlinkSync(path.join(OUT_DIR, f));
+      }
+      writeIndex(captured);
+    }
+    const bytes = written.reduce((n, w) => n + fs.statSync(path.join(OUT_DIR, `${w}.png`)).size, 0);
+    console.log(`screenshots: ${written.length} PNGs in docs/screenshots (${(bytes / 1024).toFixed(0)} KB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    if (!statesDir) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** docs/screenshots/README.md: every picture with its caption, in app.json page order. */
+function writeIndex(states: CapturedState[]): void {
+  const order = (JSON.parse(readText(path.join(MP, 'app.json'))) as { pages: string[] }).pages;
+  const sorted = [...states].sort((a, b) => order.indexOf(a.pagePath) - order.indexOf(b.pagePath));
+  const lines = [
+    '# Demo screenshots',
+    '',
+    'Generated by `npm run screenshots` (scripts/screenshots.ts): each page of the demo mini-program rendered by',
+    'miniprogram-simulate with live data from the dev stack, converted to HTML and shot in headless Chromium at',
+    '375 px, DPR 2. A faithful layout, not pixel parity with WeChat (fonts and built-in components are approximations).',
+    '',
+    '| State | Page | Picture |',
+    '| --- | --- | --- |',
+    ...sorted.map((s) => `| ${s.caption} | \`${s.pagePath}\` | <img src="${s.name}.png" width="250" alt="${s.name}"> |`),
+    '',
+  ];
+  fs.writeFileSync(path.join(OUT_DIR, 'README.md'), lines.join('\n'));
+}
+
+main().catch((e) => {
+  process.stderr.write(`screenshots failed: ${(e as Error).stack || e}\n`);
+  process.exit(1);
+});

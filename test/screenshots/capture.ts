@@ -1,0 +1,331 @@
+/**
+ * The states `npm run screenshots` pictures: every page of miniprogram/app.json rendered by miniprogram-simulate
+ * against a live dev stack (test/pages/helpers.ts: stack in a child process, the Node wx runtime as `wx`), driven
+ * through taps and the page's handlers as the page tests do. Each state is written as JSON (the rendered tree from
+ * `comp.toJSON()`, the run-time navigation title, and the images the page shows, fetched while the stack is up) to
+ * $SCREENSHOTS_OUT; scripts/screenshots.ts turns them into HTML and PNGs.
+ *
+ * Not part of `npm test`: it runs only through test/screenshots/jest.config.js. States that depend on a request
+ * in flight hold that request with a runtime fault (a 10-minute delay, aborted when the page unloads), so what is
+ * pictured is a stable state, not a race.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { renderPage, startPageEnv, PageEnv, RenderedPage, MINIPROGRAM_ROOT } from '../pages/helpers';
+import type { WxNode } from './wxml-html';
+
+const OUT = process.env.SCREENSHOTS_OUT || '';
+const HOLD = { type: 'delay' as const, ms: 10 * 60 * 1000 };
+
+export interface CapturedState {
+  name: string;
+  pagePath: string;
+  caption: string;
+  /** Set by wx.setNavigationBarTitle while the page ran. */
+  title?: string;
+  tree: WxNode;
+  images: Record<string, string>;
+}
+
+let env: PageEnv;
+let navTitle: string | undefined;
+let devices: Array<{ deviceId: string; name: string }> = [];
+const open: RenderedPage[] = [];
+const covered = new Set<string>();
+
+beforeAll(async () => {
+  if (!OUT) throw new Error('SCREENSHOTS_OUT is not set: run `npm run screenshots`');
+  env = await startPageEnv({ openid: 'oScreenshots00001' });
+  // Record run-time titles (the events page sets "<device> · 事件列表").
+  const g = globalThis as unknown as { wx: Record<string, unknown> };
+  const inner = g.wx;
+  g.wx = new Proxy(inner, {
+    get(target, key: string) {
+      if (key === 'setNavigationBarTitle') {
+        return (o: { title: string; success?: (r: unknown) => void; complete?: (r: unknown) => void }) => {
+          navTitle = o.title;
+          const r = { errMsg: 'setNavigationBarTitle:ok' };
+          if (o.success) o.success(r);
+          if (o.complete) o.complete(r);
+        };
+      }
+      return target[key];
+    },
+  });
+  const r = await env.appClient.call<{ data: { list: Array<{ deviceId: string; name: string }> } }>('POST', '/api/iot/devices/list', {});
+  devices = r.data.list;
+});
+
+afterEach(() => {
+  env.runtime.faults.clear();
+  while (open.length) open.pop()!.unload();
+});
+
+afterAll(() => env && env.close());
+
+async function show(pagePath: string, query: Record<string, string> = {}): Promise<RenderedPage> {
+  navTitle = undefined;
+  const p = await renderPage(pagePath, query);
+  open.push(p);
+  return p;
+}
+
+function collectImageUrls(node: WxNode | string, out: Set<string>): void {
+  if (typeof node === 'string') return;
+  const tag = node.tagName.replace(/^wx-/, '');
+  for (const a of node.attrs) {
+    const v = typeof a.value === 'string' ? a.value : '';
+    if (!/^https?:\/\//.test(v)) continue;
+    if (((tag === 'image' || tag === 'cover-image') && a.name === 'src') || (tag === 'video' && a.name === 'poster')) out.add(v);
+  }
+  node.children.forEach((c) => collectImageUrls(c, out));
+}
+
+function fetchDataUri(url: string): Promise<string | undefined> {
+  return new Promise((resolve) =>
+    env.runtime.wx.request({
+      url,
+      responseType: 'arraybuffer',
+      success: (r: { statusCode: number; data: ArrayBuffer; header: Record<string, string> }) => {
+        if (r.statusCode !== 200) return resolve(undefined);
+        const type = Object.entries(r.header || {}).find(([k]) => k.toLowerCase() === 'content-type');
+        resolve(`data:${type ? type[1].split(';')[0] : 'image/jpeg'};base64,${Buffer.from(r.data).toString('base64')}`);
+      },
+      fail: () => resolve(undefined),
+    }),
+  );
+}
+
+/** Writes one state. The tree is JSON-cloned: toJSON() objects carry a getter jest's serializer would trip on. */
+async function shot(name: string, pagePath: string, p: RenderedPage, caption: string): Promise<void> {
+  covered.add(pagePath);
+  const tree = JSON.parse(JSON.stringify(p.comp.toJSON())) as WxNode;
+  const urls = new Set<string>();
+  collectImageUrls(tree, urls);
+  const images: Record<string, string> = {};
+  for (const u of urls) {
+    const d = await fetchDataUri(u);
+    if (d) images[u] = d;
+  }
+  const state: CapturedState = { name, pagePath, caption, title: navTitle, tree, images };
+  fs.writeFileSync(path.join(OUT, `${name}.json`), JSON.stringify(state));
+}
+
+const held = (re: RegExp) => env.runtime.requests.filter((r) => r.fault === `delay:${HOLD.ms}` && re.test(r.url)).length;
+
+describe('上传 upload', () => {
+  const PAGE = 'pages/upload/index';
+
+  test('empty', async () => {
+    const p = await show(PAGE);
+    expect(p.query('.empty')).toBeTruthy();
+    await shot('upload-empty', PAGE, p, '上传：空队列');
+  });
+
+  test('in progress: parts 1–3 of a 10 MB video done, the rest held; a second file waits', async () => {
+    const p = await show(PAGE);
+    // Parts are 1 MB, 5 in flight: let 3 finish, hold 4–10, so the item rests at 30 % with its speed and ETA.
+    env.runtime.faults.add({ match: { method: 'PUT', url: /partNumber=([4-9]|10)(&|$)/ }, times: Infinity, action: HOLD });
+    const a = env.runtime.files.writeTempSized('城市夜景-航拍.mp4', 10 * 1024 * 1024, 41);
+    const b = env.runtime.files.writeTempSized('家庭聚会.mp4', 3 * 1024 * 1024 + 5, 42);
+    env.runtime.media.enqueue([
+      { tempFilePath: a, fileType: 'video', duration: 12 },
+      { tempFilePath: b, fileType: 'video', duration: 5 },
+    ]);
+    await p.tap('.choose-video');
+    await p.until(() => held(/partNumber=/) >= 2 && p.data().items.length === 2 && p.data().items[0].percent >= 30 && p.data().items[0].speed !== '', 30000);
+    await shot('upload-progress', PAGE, p, '上传：进行中（30 %，速度与剩余时间），第二个文件排队');
+  });
+
+  test('paused: the held upload stopped from its button', async () => {
+    const p = await show(PAGE);
+    env.runtime.faults.add({ match: { method: 'PUT', url: /partNumber=([3-9]|10)(&|$)/ }, times: Infinity, action: HOLD });
+    const a = env.runtime.files.writeTempSized('会议录像.mp4', 8 * 1024 * 1024, 43);
+    env.runtime.media.enqueue([{ tempFilePath: a, fileType: 'video', duration: 30 }]);
+    await p.tap('.choose-video');
+    await p.until(() => held(/partNumber=/) >= 1 && p.data().items.length === 1 && p.data().items[0].percent >= 25, 30000);
+    await p.tap('.item-0 .stop');
+    await p.until(() => p.data().items[0].state === 'Stoped');
+    await shot('upload-paused', PAGE, p, '上传：已暂停，可继续或取消');
+  });
+
+  test('done: a video and an image uploaded', async () => {
+    const p = await show(PAGE);
+    const v = env.runtime.files.writeTempSized('宝宝第一次走路.mp4', 2 * 1024 * 1024 + 3, 44);
+    env.runtime.media.enqueue([{ tempFilePath: v, fileType: 'video', duration: 8 }]);
+    await p.tap('.choose-video');
+    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Success', 30000);
+    const img = env.runtime.files.writeTemp('封面.png', Buffer.alloc(48 * 1024, 7));
+    env.runtime.media.enqueue([{ tempFilePath: img, fileType: 'image' }]);
+    await p.tap('.choose-image');
+    await p.until(() => p.data().items.length === 2 && p.data().items[1].state === 'Success' && p.data().running === false, 30000);
+    await shot('upload-done', PAGE, p, '上传：完成（VideoId / ImageURL）');
+  });
+
+  test('error: the AppServer refuses the upload credentials', async () => {
+    const p = await show(PAGE);
+    env.runtime.faults.add({
+      match: { url: /\/api\/vod\/upload-video/ },
+      times: Infinity,
+      action: { type: 'status', status: 503, body: JSON.stringify({ code: 'ServiceUnavailable', message: 'VOD is not reachable' }), headers: { 'Content-Type': 'application/json' } },
+    });
+    const v = env.runtime.files.writeTempSized('旅行vlog.mp4', 1024 * 1024 + 9, 45);
+    env.runtime.media.enqueue([{ tempFilePath: v, fileType: 'video', duration: 8 }]);
+    await p.tap('.choose-video');
+    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Failure' && p.data().running === false, 30000);
+    await shot('upload-error', PAGE, p, '上传：失败（凭证获取失败）');
+  });
+});
+
+describe('播放 player', () => {
+  const PAGE = 'pages/player/index';
+
+  test('initial: the sample list', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().samples.length >= 4);
+    await shot('player-initial', PAGE, p, '播放：初始，本地云样片列表');
+  });
+
+  test('loading: the play credentials request held', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().samples.length >= 4);
+    env.runtime.faults.add({ match: { url: /\/api\/polyv\/play/ }, times: Infinity, action: HOLD });
+    await p.tap('.sample');
+    await p.until(() => p.data().status === 'loading' && held(/\/api\/polyv\/play/) === 1);
+    await shot('player-loading', PAGE, p, '播放：正在获取播放凭证');
+  });
+
+  test('playing: a sample with cover, definition picker and the token countdown', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().samples.length >= 4);
+    await p.tap('.sample');
+    await p.until(() => p.data().status === 'ready');
+    await p.dispatch('#polyv-video', 'play');
+    await p.dispatch('#polyv-video', 'timeupdate', { currentTime: 2.5, duration: 6 });
+    await shot('player-playing', PAGE, p, '播放：播放中（封面、清晰度、凭证倒计时）');
+  });
+
+  test('error: an unknown vid', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().samples.length >= 4);
+    await p.input('.vid-input', 'localdev01ffffffffffffffffffffff_l');
+    await p.tap('.play-btn');
+    await p.until(() => p.data().status === 'error' && p.data().errorCode === 'PolyvVideoNotFound');
+    await shot('player-error', PAGE, p, '播放：错误（找不到视频）+ 重试');
+  });
+});
+
+describe('设备 devices', () => {
+  const PAGE = 'pages/devices/index';
+
+  test('list', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().devices.length === devices.length && !p.data().loading);
+    await shot('devices', PAGE, p, '设备：列表（在线状态、云存储）');
+  });
+
+  test('error: the device list cannot be loaded', async () => {
+    env.runtime.faults.add({ match: { url: /\/api\/iot\/devices\/list/ }, times: Infinity, action: { type: 'fail', reason: 'timeout' } });
+    const p = await show(PAGE);
+    await p.until(() => Boolean(p.data().error) && !p.data().loading);
+    await shot('devices-error', PAGE, p, '设备：加载失败 + 重试');
+  });
+});
+
+describe('事件 events', () => {
+  const PAGE = 'pages/events/index';
+
+  test('list', async () => {
+    const p = await show(PAGE, { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
+    await p.until(() => !p.data().loading && p.data().groups.length > 0);
+    await shot('events', PAGE, p, '事件：按天分组，筛选、缩略图');
+  });
+
+  test('selecting: two events chosen for batch delete', async () => {
+    const p = await show(PAGE, { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
+    await p.until(() => !p.data().loading && p.data().groups.length > 0);
+    await p.tap('.select-toggle');
+    const events = p.queryAll('.event');
+    events[0].dispatchEvent('tap');
+    events[2].dispatchEvent('tap');
+    await p.until(() => p.data().selectedCount === 2);
+    await shot('events-selecting', PAGE, p, '事件：多选删除');
+  });
+
+  test('expired cloud storage: banner', async () => {
+    const p = await show(PAGE, { deviceId: devices[3].deviceId, name: encodeURIComponent(devices[3].name), mode: 'alarm' });
+    await p.until(() => !p.data().loading && p.data().banner.show);
+    await shot('events-expired', PAGE, p, '告警：云存储已过期横幅');
+  });
+
+  test('filtered empty: only events with video on the expired device', async () => {
+    const p = await show(PAGE, { deviceId: devices[3].deviceId, name: encodeURIComponent(devices[3].name), mode: 'alarm' });
+    await p.until(() => !p.data().loading && p.data().banner.show);
+    await p.tap('.chip-video');
+    await p.until(() => p.data().empty === true && !p.data().loading);
+    await shot('events-filtered-empty', PAGE, p, '告警：筛选“有视频”后为空');
+  });
+});
+
+describe('事件详情 event-detail', () => {
+  const PAGE = 'pages/event-detail/index';
+
+  async function firstEvent(deviceId: string, withVideo: boolean) {
+    const now = Math.floor(Date.now() / 1000);
+    const r = await env.appClient.call<{ data: { list: Array<{ alarmId: string; startTime: number }> } }>('POST', '/api/iot/vas/event/list', {
+      deviceId,
+      startTime: now - 86400,
+      endTime: now,
+      pageSize: 5,
+      ...(withVideo ? { filterTypeMask: [0x8000], validCloudStorage: true } : {}),
+    });
+    return r.data.list[0];
+  }
+
+  test('with its recording', async () => {
+    const e = await firstEvent(devices[1].deviceId, true);
+    const p = await show(PAGE, { deviceId: devices[1].deviceId, alarmId: e.alarmId, startTime: String(e.startTime) });
+    await p.until(() => p.data().video === 'ready');
+    await shot('event-detail', PAGE, p, '事件详情：云存录像 + 快照');
+  });
+
+  test('snapshot only (cloud storage expired)', async () => {
+    const e = await firstEvent(devices[3].deviceId, false);
+    const p = await show(PAGE, { deviceId: devices[3].deviceId, alarmId: e.alarmId, startTime: String(e.startTime) });
+    await p.until(() => !p.data().loading && p.data().video !== 'loading');
+    await shot('event-detail-snapshot', PAGE, p, '事件详情：无录像，只有快照');
+  });
+});
+
+describe('设备详情 device', () => {
+  const PAGE = 'pages/device/index';
+
+  test('properties, settings and actions', async () => {
+    const p = await show(PAGE, { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
+    await p.until(() => p.data().writable.length > 0 && !p.data().loading);
+    await shot('device', PAGE, p, '设备详情：状态、设置、操作');
+  });
+
+  test('a rejected value: the typed error', async () => {
+    const p = await show(PAGE, { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
+    await p.until(() => p.data().writable.length > 0 && !p.data().loading);
+    await p.input('.input-motionSensitivity', '7');
+    await p.tap('.write-motionSensitivity');
+    await p.until(() => p.data().error.show);
+    await shot('device-error', PAGE, p, '设备详情：设备拒绝设置值（错误码）');
+  });
+});
+
+/** A page added to app.json without a scenario here still gets its first screen pictured (and is named). */
+test('pages of app.json without a scenario: the state after onLoad/onShow', async () => {
+  const app = JSON.parse(fs.readFileSync(path.join(MINIPROGRAM_ROOT, 'app.json'), 'utf8')) as { pages: string[] };
+  const missing = app.pages.filter((pg) => !covered.has(pg));
+  for (const pg of missing) {
+    const p = await show(pg);
+    const name = pg.replace(/^pages\//, '').replace(/\/index$/, '').replace(/\//g, '-');
+    await shot(name, pg, p, `${name}：打开后的首屏（未定义专门的场景）`);
+    p.unload();
+    open.splice(open.indexOf(p), 1);
+  }
+  if (missing.length) process.stderr.write(`screenshots: no scenario for ${missing.join(', ')}; pictured the first screen\n`);
+});
