@@ -25,7 +25,9 @@ const ROOT = path.resolve(__dirname, '..');
 const MP = path.join(ROOT, 'miniprogram');
 const OUT_DIR = path.join(ROOT, 'docs/screenshots');
 const WIDTH = 375;
+/** One iPhone X-sized screen; a longer page is shot up to MAX_HEIGHT (two screens) so reviewers see more of it. */
 const HEIGHT = 812;
+const MAX_HEIGHT = 2 * HEIGHT;
 
 interface CapturedState {
   name: string;
@@ -113,8 +115,22 @@ async function main(): Promise<void> {
         if (unknownTags.length) process.stderr.write(`screenshots: ${s.name}: no mapping for <${unknownTags.join('>, <')}> (drawn as blocks)\n`);
         await page.setContent(html, { waitUntil: 'load' });
         await page.evaluate(() => document.fonts.ready.then(() => undefined));
+        // Grow the phone to the page's length (the content box scrolls in the app), at most MAX_HEIGHT.
+        const height = await page.evaluate(
+          ([min, max]) => {
+            const phone = document.querySelector('.phone') as HTMLElement;
+            const content = document.querySelector('.content') as HTMLElement;
+            const body = document.querySelector('.wx-page') as HTMLElement;
+            const h = Math.min(max, Math.max(min, Math.ceil(phone.offsetHeight - content.clientHeight + body.offsetHeight)));
+            phone.style.height = `${h}px`;
+            return h;
+          },
+          [HEIGHT, MAX_HEIGHT],
+        );
+        await page.setViewportSize({ width: WIDTH, height });
         const file = path.join(OUT_DIR, `${s.name}.png`);
-        await page.screenshot({ path: file, clip: { x: 0, y: 0, width: WIDTH, height: HEIGHT } });
+        await page.screenshot({ path: file, clip: { x: 0, y: 0, width: WIDTH, height } });
+        await page.setViewportSize({ width: WIDTH, height: HEIGHT });
         if (keepHtml) fs.writeFileSync(path.join(OUT_DIR, `${s.name}.html`), html);
         written.push(s.name);
       }

@@ -162,18 +162,14 @@ describe('上传 upload', () => {
     await shot('upload-done', PAGE, p, '上传：完成（VideoId / ImageURL）');
   });
 
-  test('error: the AppServer refuses the upload credentials', async () => {
+  test('error: the network drops every part upload (retries spent)', async () => {
     const p = await show(PAGE);
-    env.runtime.faults.add({
-      match: { url: /\/api\/vod\/upload-video/ },
-      times: Infinity,
-      action: { type: 'status', status: 503, body: JSON.stringify({ code: 'ServiceUnavailable', message: 'VOD is not reachable' }), headers: { 'Content-Type': 'application/json' } },
-    });
-    const v = env.runtime.files.writeTempSized('旅行vlog.mp4', 1024 * 1024 + 9, 45);
+    env.runtime.faults.add({ match: { method: 'PUT' }, times: Infinity, action: { type: 'reset' } });
+    const v = env.runtime.files.writeTempSized('旅行vlog.mp4', 3 * 1024 * 1024 + 9, 45);
     env.runtime.media.enqueue([{ tempFilePath: v, fileType: 'video', duration: 8 }]);
     await p.tap('.choose-video');
-    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Failure' && p.data().running === false, 30000);
-    await shot('upload-error', PAGE, p, '上传：失败（凭证获取失败）');
+    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Failure' && p.data().running === false, 60000);
+    await shot('upload-error', PAGE, p, '上传：失败（网络断开，重试用尽）');
   });
 });
 

@@ -257,8 +257,10 @@ export function nodeToHtml(node: WxNode | string, ctx: ConvertContext): string {
       const poster = str(attr(node, 'poster'));
       const bg = poster ? `<div class="wx-video-poster" style="background-image:url('${imageUrl(ctx, poster).replace(/'/g, '%27')}')"></div>` : '';
       const controls = attr(node, 'controls') === undefined || flag(node, 'controls');
-      const bar = controls ? '<div class="wx-video-bar"><span class="wx-video-bar-play"></span><span class="wx-video-time">00:00</span><span class="wx-video-progress"></span><span class="wx-video-time">--:--</span><span class="wx-video-full"></span></div>' : '';
-      return `${open('div', cls(), style, id)}${bg}<div class="wx-video-play"></div>${bar}</div>`;
+      // A picture cannot play: an autoplaying video is drawn as playing (pause glyph, no centre button).
+      const playing = flag(node, 'autoplay');
+      const bar = controls ? `<div class="wx-video-bar"><span class="${playing ? 'wx-video-bar-pause' : 'wx-video-bar-play'}"></span><span class="wx-video-time">00:00</span><span class="wx-video-progress"></span><span class="wx-video-time">--:--</span><span class="wx-video-full"></span></div>` : '';
+      return `${open('div', cls(), style, id)}${bg}${playing ? '' : '<div class="wx-video-play"></div>'}${bar}</div>`;
     }
     case 'icon': {
       const size = Number(attr(node, 'size')) || 23;
@@ -276,7 +278,7 @@ export const BUILTIN_CSS = `
 * { box-sizing: border-box; -webkit-tap-highlight-color: transparent; }
 html, body { margin: 0; padding: 0; }
 body { font-family: -apple-system, "PingFang SC", "Helvetica Neue", "Noto Sans CJK SC", "WenQuanYi Zen Hei", "Noto Color Emoji", sans-serif; font-size: 16px; color: #000; -webkit-font-smoothing: antialiased; }
-.wx-page { display: block; min-height: 100%; }
+.wx-page { display: flow-root; min-height: 100%; }
 .wx-view, .wx-rich-text, .wx-picker, .wx-form, .wx-navigator, .wx-swiper, .wx-swiper-item, .wx-unknown { display: block; }
 .wx-label { display: inline; }
 .wx-text { display: inline; white-space: pre-wrap; }
@@ -308,6 +310,7 @@ img.wx-image { height: auto; }
 .wx-slider-fill { height: 100%; background: #1aad19; }
 .wx-slider-thumb { position: absolute; top: -13px; width: 28px; height: 28px; margin-left: -14px; border-radius: 50%; background: #fff; box-shadow: 0 0 4px rgba(0,0,0,.2); }
 .wx-input, .wx-textarea { display: block; min-height: 1.4rem; line-height: 1.4rem; overflow: hidden; white-space: nowrap; text-overflow: clip; }
+.wx-input { display: flex; align-items: center; }
 .wx-textarea { width: 300px; height: 150px; white-space: pre-wrap; }
 .wx-placeholder { color: #808080; }
 .wx-video { position: relative; display: inline-block; width: 300px; height: 225px; background: #000; overflow: hidden; vertical-align: top; }
@@ -316,6 +319,7 @@ img.wx-image { height: auto; }
 .wx-video-play::after { content: ""; position: absolute; left: 18px; top: 13px; border-style: solid; border-width: 9px 0 9px 15px; border-color: transparent transparent transparent #fff; }
 .wx-video-bar { position: absolute; left: 0; right: 0; bottom: 0; height: 36px; display: flex; align-items: center; gap: 8px; padding: 0 10px; background: linear-gradient(transparent, rgba(0,0,0,.5)); color: #fff; font-size: 12px; }
 .wx-video-bar-play { width: 0; height: 0; border-style: solid; border-width: 6px 0 6px 10px; border-color: transparent transparent transparent #fff; }
+.wx-video-bar-pause { width: 10px; height: 12px; border-left: 3px solid #fff; border-right: 3px solid #fff; }
 .wx-video-progress { flex: 1; height: 2px; background: rgba(255,255,255,.4); }
 .wx-video-full { width: 12px; height: 12px; border: 2px solid #fff; border-radius: 2px; }
 .wx-icon { display: inline-block; border-radius: 50%; vertical-align: middle; }
