@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { pageToHtml, TabBar, WindowConfig, WxNode } from '../test/screenshots/wxml-html';
+import { CapturedState, pageToHtml, TabBar, WindowConfig } from '../test/screenshots/wxml-html';
 
 const ROOT = path.resolve(__dirname, '..');
 const MP = path.join(ROOT, 'miniprogram');
@@ -28,15 +28,6 @@ const WIDTH = 375;
 /** One iPhone X-sized screen; a longer page is shot up to MAX_HEIGHT (two screens) so reviewers see more of it. */
 const HEIGHT = 812;
 const MAX_HEIGHT = 2 * HEIGHT;
-
-interface CapturedState {
-  name: string;
-  pagePath: string;
-  caption: string;
-  title?: string;
-  tree: WxNode;
-  images: Record<string, string>;
-}
 
 const args = process.argv.slice(2);
 const keepHtml = args.includes('--keep-html');
@@ -47,7 +38,8 @@ function readText(file: string): string {
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
 }
 
-function runCapture(outDir: string): Promise<void> {
+/** Runs the capture; resolves with jest's exit code (states that did capture are still pictured). */
+function runCapture(outDir: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const jest = require.resolve('jest/bin/jest');
     const child = spawn(process.execPath, [jest, '--config', 'test/screenshots/jest.config.js', '--runInBand', ...(only ? ['-t', only] : [])], {
@@ -56,7 +48,7 @@ function runCapture(outDir: string): Promise<void> {
       env: { ...process.env, SCREENSHOTS_OUT: outDir },
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`capture (jest) exited with ${code}`))));
+    child.on('exit', (code) => resolve(code === null ? 1 : code));
   });
 }
 
@@ -74,12 +66,13 @@ async function main(): Promise<void> {
   const tmp = statesDir ? path.resolve(statesDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'mp-screenshots-'));
   fs.mkdirSync(tmp, { recursive: true });
   try {
-    if (!statesDir || !fs.readdirSync(tmp).some((f) => f.endsWith('.json'))) await runCapture(tmp);
+    let captureCode = 0;
+    if (!statesDir || !fs.readdirSync(tmp).some((f) => f.endsWith('.json'))) captureCode = await runCapture(tmp);
     const captured: CapturedState[] = fs
       .readdirSync(tmp)
       .filter((f) => f.endsWith('.json'))
-      .sort()
-      .map((f) => JSON.parse(fs.readFileSync(path.join(tmp, f), 'utf8')));
+      .map((f) => JSON.parse(fs.readFileSync(path.join(tmp, f), 'utf8')) as CapturedState)
+      .sort((a, b) => a.seq - b.seq);
     if (!captured.length) throw new Error('capture wrote no states');
 
     const app = JSON.parse(readText(path.join(MP, 'app.json'))) as { window: WindowConfig; tabBar?: TabBar };
@@ -138,8 +131,8 @@ async function main(): Promise<void> {
       await browser.close();
     }
 
-    // PNGs of states that no longer exist go (only on a full run).
-    if (!only) {
+    // PNGs of states that no longer exist go (only on a full, successful run).
+    if (!only && captureCode === 0) {
       for (const f of fs.readdirSync(OUT_DIR)) {
         if (f.endsWith('.png') && !written.includes(f.slice(0, -4))) fs.unlinkSync(path.join(OUT_DIR, f));
       }
@@ -147,6 +140,10 @@ async function main(): Promise<void> {
     }
     const bytes = written.reduce((n, w) => n + fs.statSync(path.join(OUT_DIR, `${w}.png`)).size, 0);
     console.log(`screenshots: ${written.length} PNGs in docs/screenshots (${(bytes / 1024).toFixed(0)} KB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (captureCode !== 0) {
+      process.stderr.write('screenshots: some states failed to capture (see the jest output above); their PNGs were not updated\n');
+      process.exitCode = 1;
+    }
   } finally {
     if (!statesDir) fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -155,7 +152,7 @@ async function main(): Promise<void> {
 /** docs/screenshots/README.md: every picture with its caption, in app.json page order. */
 function writeIndex(states: CapturedState[]): void {
   const order = (JSON.parse(readText(path.join(MP, 'app.json'))) as { pages: string[] }).pages;
-  const sorted = [...states].sort((a, b) => order.indexOf(a.pagePath) - order.indexOf(b.pagePath));
+  const sorted = [...states].sort((a, b) => order.indexOf(a.pagePath) - order.indexOf(b.pagePath) || a.seq - b.seq);
   const lines = [
     '# Demo screenshots',
     '',

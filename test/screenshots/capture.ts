@@ -12,22 +12,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { renderPage, startPageEnv, PageEnv, RenderedPage, MINIPROGRAM_ROOT } from '../pages/helpers';
-import type { WxNode } from './wxml-html';
+import type { CapturedState, WxNode } from './wxml-html';
 
 const OUT = process.env.SCREENSHOTS_OUT || '';
 const HOLD = { type: 'delay' as const, ms: 10 * 60 * 1000 };
 
-export interface CapturedState {
-  name: string;
-  pagePath: string;
-  caption: string;
-  /** Set by wx.setNavigationBarTitle while the page ran. */
-  title?: string;
-  tree: WxNode;
-  images: Record<string, string>;
-}
-
 let env: PageEnv;
+let seq = 0;
 let navTitle: string | undefined;
 let devices: Array<{ deviceId: string; name: string }> = [];
 const open: RenderedPage[] = [];
@@ -107,7 +98,7 @@ async function shot(name: string, pagePath: string, p: RenderedPage, caption: st
     const d = await fetchDataUri(u);
     if (d) images[u] = d;
   }
-  const state: CapturedState = { name, pagePath, caption, title: navTitle, tree, images };
+  const state: CapturedState = { seq: ++seq, name, pagePath, caption, title: navTitle, tree, images };
   fs.writeFileSync(path.join(OUT, `${name}.json`), JSON.stringify(state));
 }
 

@@ -26,6 +26,19 @@ export interface WxNode {
   children: Array<WxNode | string>;
 }
 
+/** One pictured state, as test/screenshots/capture.ts writes it and scripts/screenshots.ts reads it. */
+export interface CapturedState {
+  /** Capture order: the pictures and the index follow it (page by page, simple states first). */
+  seq: number;
+  name: string;
+  pagePath: string;
+  caption: string;
+  /** Set by wx.setNavigationBarTitle while the page ran. */
+  title?: string;
+  tree: WxNode;
+  images: Record<string, string>;
+}
+
 export interface TabBar {
   color?: string;
   selectedColor?: string;
