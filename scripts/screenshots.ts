@@ -25,7 +25,10 @@ const ROOT = path.resolve(__dirname, '..');
 const MP = path.join(ROOT, 'miniprogram');
 const OUT_DIR = path.join(ROOT, 'docs/screenshots');
 const WIDTH = 375;
-/** One iPhone X-sized screen; a longer page is shot up to MAX_HEIGHT (two screens) so reviewers see more of it. */
+/**
+ * One iPhone X-sized screen: <name>.png is what the phone shows first (the fold included). A page over 1.25 screens
+ * long is also shot at its length, up to MAX_HEIGHT (two screens), as <name>-full.png.
+ */
 const HEIGHT = 812;
 const MAX_HEIGHT = 2 * HEIGHT;
 
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
     });
     const written: string[] = [];
+    const full = new Set<string>();
     try {
       const context = await browser.newContext({ viewport: { width: WIDTH, height: HEIGHT }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' });
       // Everything the pages show was inlined; nothing may reach the network.
@@ -108,24 +112,28 @@ async function main(): Promise<void> {
         if (unknownTags.length) process.stderr.write(`screenshots: ${s.name}: no mapping for <${unknownTags.join('>, <')}> (drawn as blocks)\n`);
         await page.setContent(html, { waitUntil: 'load' });
         await page.evaluate(() => document.fonts.ready.then(() => undefined));
-        // Grow the phone to the page's length (the content box scrolls in the app), at most MAX_HEIGHT.
-        const height = await page.evaluate(
-          ([min, max]) => {
-            const phone = document.querySelector('.phone') as HTMLElement;
-            const content = document.querySelector('.content') as HTMLElement;
-            const body = document.querySelector('.wx-page') as HTMLElement;
-            const h = Math.min(max, Math.max(min, Math.ceil(phone.offsetHeight - content.clientHeight + body.offsetHeight)));
-            phone.style.height = `${h}px`;
-            return h;
-          },
-          [HEIGHT, MAX_HEIGHT],
-        );
-        await page.setViewportSize({ width: WIDTH, height });
         const file = path.join(OUT_DIR, `${s.name}.png`);
-        await page.screenshot({ path: file, clip: { x: 0, y: 0, width: WIDTH, height } });
-        await page.setViewportSize({ width: WIDTH, height: HEIGHT });
-        if (keepHtml) fs.writeFileSync(path.join(OUT_DIR, `${s.name}.html`), html);
+        await page.screenshot({ path: file, clip: { x: 0, y: 0, width: WIDTH, height: HEIGHT } });
         written.push(s.name);
+        // The page's length if the content box (which scrolls in the app) were as tall as the page.
+        const length = await page.evaluate(() => {
+          const phone = document.querySelector('.phone') as HTMLElement;
+          const content = document.querySelector('.content') as HTMLElement;
+          const body = document.querySelector('.wx-page') as HTMLElement;
+          return Math.ceil(phone.offsetHeight - content.clientHeight + body.offsetHeight);
+        });
+        if (length > HEIGHT * 1.25) {
+          const height = Math.min(MAX_HEIGHT, length);
+          await page.setViewportSize({ width: WIDTH, height });
+          await page.evaluate((h) => {
+            (document.querySelector('.phone') as HTMLElement).style.height = `${h}px`;
+          }, height);
+          await page.screenshot({ path: path.join(OUT_DIR, `${s.name}-full.png`), clip: { x: 0, y: 0, width: WIDTH, height } });
+          await page.setViewportSize({ width: WIDTH, height: HEIGHT });
+          written.push(`${s.name}-full`);
+          full.add(s.name);
+        }
+        if (keepHtml) fs.writeFileSync(path.join(OUT_DIR, `${s.name}.html`), html);
       }
     } finally {
       await browser.close();
@@ -136,7 +144,7 @@ async function main(): Promise<void> {
       for (const f of fs.readdirSync(OUT_DIR)) {
         if (f.endsWith('.png') && !written.includes(f.slice(0, -4))) fs.unlinkSync(path.join(OUT_DIR, f));
       }
-      writeIndex(captured);
+      writeIndex(captured, full);
     }
     const bytes = written.reduce((n, w) => n + fs.statSync(path.join(OUT_DIR, `${w}.png`)).size, 0);
     console.log(`screenshots: ${written.length} PNGs in docs/screenshots (${(bytes / 1024).toFixed(0)} KB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -150,7 +158,7 @@ async function main(): Promise<void> {
 }
 
 /** docs/screenshots/README.md: every picture with its caption, in app.json page order. */
-function writeIndex(states: CapturedState[]): void {
+function writeIndex(states: CapturedState[], full: Set<string>): void {
   const order = (JSON.parse(readText(path.join(MP, 'app.json'))) as { pages: string[] }).pages;
   const sorted = [...states].sort((a, b) => order.indexOf(a.pagePath) - order.indexOf(b.pagePath) || a.seq - b.seq);
   const lines = [
@@ -158,11 +166,13 @@ function writeIndex(states: CapturedState[]): void {
     '',
     'Generated by `npm run screenshots` (scripts/screenshots.ts): each page of the demo mini-program rendered by',
     'miniprogram-simulate with live data from the dev stack, converted to HTML and shot in headless Chromium at',
-    '375 px, DPR 2. A faithful layout, not pixel parity with WeChat (fonts and built-in components are approximations).',
+    '375 × 812 px, DPR 2 (a page over 1.25 screens long also at its length, up to two screens: *-full.png).',
+    'A faithful layout, not pixel parity with WeChat (fonts and built-in components are approximations).',
+    'Needs Debian\'s Chromium: `apt-get install -y chromium fonts-wqy-zenhei fonts-noto-color-emoji`.',
     '',
-    '| State | Page | Picture |',
-    '| --- | --- | --- |',
-    ...sorted.map((s) => `| ${s.caption} | \`${s.pagePath}\` | <img src="${s.name}.png" width="250" alt="${s.name}"> |`),
+    '| State | Page | First screen | Full length |',
+    '| --- | --- | --- | --- |',
+    ...sorted.map((s) => `| ${s.caption} | \`${s.pagePath}\` | <img src="${s.name}.png" width="250" alt="${s.name}"> | ${full.has(s.name) ? `<img src="${s.name}-full.png" width="250" alt="${s.name} (full length)">` : ''} |`),
     '',
   ];
   fs.writeFileSync(path.join(OUT_DIR, 'README.md'), lines.join('\n'));
