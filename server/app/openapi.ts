@@ -112,7 +112,7 @@ export async function registerApiDocs(app: FastifyInstance, opts: { publicRoutes
       const out = jsonSchemaTransform(doc);
       // A route without a schema still appears (test/unit/openapi.test.ts then names what it lacks).
       const schema = (out.schema || {}) as FastifySchema & { hide?: boolean; response?: Record<string, unknown>; tags?: string[]; security?: unknown };
-      if (schema.hide || isDocsRoute(doc.url) || !doc.url.startsWith('/api/')) return { ...out, schema: { ...schema, hide: true } };
+      if (schema.hide || isDocsRoute(doc.url)) return { ...out, schema: { ...schema, hide: true } };
       const response = { ...(schema.response || {}) };
       if (!response['4xx'] && !response['400']) response['4xx'] = errorJson;
       if (!response['5xx'] && !response['500']) response['5xx'] = errorJson;

@@ -1,7 +1,8 @@
 /**
- * The API reference cannot drift: every route the AppServer registers (seen by its onRoute hook) must declare zod
- * schemas — `response: {200}` always, `body` for POST/PUT/PATCH, `params` naming each `:param` — and must appear in
- * GET /api/openapi.json with those request and response shapes, the bearer scheme unless it is public.
+ * The API reference cannot drift: every route the AppServer registers (seen by its onRoute hook; the docs' own routes
+ * aside) must live under /api/, declare zod schemas — `response: {200}` (or its 2xx/3xx status) always, `body` for
+ * POST/PUT/PATCH, `params` naming each `:param` — and appear in GET /api/openapi.json with those request and response
+ * shapes, with the bearer scheme unless it is public.
  * A route added without them fails 'every /api route declares its schemas and is in /api/openapi.json'.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +33,10 @@ type OpenApiDoc = { openapi: string; paths: Record<string, Record<string, OpenAp
 const methodsOf = (r: RouteOptions) => (Array.isArray(r.method) ? r.method : [r.method]).map(String).filter((m) => m !== 'HEAD');
 const toOpenApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 const isZod = (x: unknown) => !!x && typeof (x as { safeParse?: unknown }).safeParse === 'function';
+/** A zod schema, or fastify's per-content-type form `{content: {'<type>': {schema: zod}}}` (non-JSON replies). */
+const declaresShape = (x: unknown) => isZod(x) || (!!x && typeof x === 'object' && Object.values((x as { content?: Record<string, { schema?: unknown }> }).content || {}).some((c) => isZod(c.schema)));
+/** The route's success status: 200, else the first 2xx/3xx it declares (201, 204, 302 …). */
+const successStatus = (response: Record<string, unknown> | undefined) => (response && ('200' in response ? '200' : Object.keys(response).find((k) => /^[23]\d\d$/.test(k)))) || '200';
 const nonEmptySchema = (s: Record<string, unknown> | undefined) => !!s && Object.keys(s).some((k) => ['type', 'properties', 'anyOf', 'oneOf', 'allOf', '$ref'].includes(k));
 
 /** Everything wrong between the registered /api routes and the document; [] when they agree. */
@@ -39,13 +44,15 @@ function schemaProblems(routes: RouteOptions[], doc: OpenApiDoc): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
   for (const r of routes) {
-    if (!r.url.startsWith('/api/') || isDocsRoute(r.url)) continue;
+    if (isDocsRoute(r.url)) continue;
     const schema = (r.schema || {}) as Record<string, unknown> & { response?: Record<string, unknown>; hide?: boolean };
     const params = [...r.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]);
     for (const method of methodsOf(r)) {
       const name = `${method} ${r.url}`;
       if (schema.hide) problems.push(`${name}: schema.hide is only for the docs' own routes`);
-      if (!schema.response || !isZod(schema.response['200'])) problems.push(`${name}: no zod schema.response[200]`);
+      const ok = successStatus(schema.response);
+      if (!r.url.startsWith('/api/')) problems.push(`${name}: AppServer routes live under /api/ (the document and the auth rule cover /api/*)`);
+      if (!schema.response || !declaresShape(schema.response[ok])) problems.push(`${name}: no zod schema.response[${ok}]`);
       if (BODY_METHODS.has(method) && !isZod(schema.body)) problems.push(`${name}: no zod schema.body`);
       if (params.length && !isZod(schema.params)) problems.push(`${name}: no zod schema.params for :${params.join(', :')}`);
       const op = doc.paths[toOpenApiPath(r.url)]?.[method.toLowerCase()];
@@ -54,7 +61,7 @@ function schemaProblems(routes: RouteOptions[], doc: OpenApiDoc): string[] {
         problems.push(`${name}: missing from /api/openapi.json`);
         continue;
       }
-      if (!nonEmptySchema(op.responses?.['200']?.content?.['application/json']?.schema)) problems.push(`${name}: no 200 response shape in the document`);
+      if (!Object.values(op.responses?.[ok]?.content || {}).some((c) => nonEmptySchema(c.schema)) && !/^(204|3\d\d)$/.test(ok)) problems.push(`${name}: no ${ok} response shape in the document`);
       if (!nonEmptySchema(op.responses?.['4XX']?.content?.['application/json']?.schema) && !op.responses?.['400']) problems.push(`${name}: no error envelope in the document`);
       if (BODY_METHODS.has(method) && !nonEmptySchema(op.requestBody?.content?.['application/json']?.schema)) problems.push(`${name}: no request body shape in the document`);
       for (const p of params) if (!op.parameters?.some((x) => x.in === 'path' && x.name === p && x.required)) problems.push(`${name}: path parameter ${p} not in the document`);
@@ -92,7 +99,7 @@ describe('AppServer OpenAPI document (/api/openapi.json, /api/docs)', () => {
     expect(doc.components?.securitySchemes?.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(schemaProblems(routes, doc)).toEqual([]);
 
-    const api = routes.filter((r) => r.url.startsWith('/api/') && !isDocsRoute(r.url)).flatMap((r) => methodsOf(r).map((m) => `${m} ${r.url}`));
+    const api = routes.filter((r) => !isDocsRoute(r.url)).flatMap((r) => methodsOf(r).map((m) => `${m} ${r.url}`));
     const operations = Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
     expect(operations).toBe(api.length);
     expect(api.filter((r) => r.includes(' /api/iot/')).length).toBeGreaterThanOrEqual(13);
@@ -108,6 +115,7 @@ describe('AppServer OpenAPI document (/api/openapi.json, /api/docs)', () => {
     const { app, routes } = await build({ NODE_ENV: 'test' });
     app.post('/api/undocumented/:id', async () => ({ ok: true }));
     app.get('/api/half', { schema: { params: z.object({}) } }, async () => ({ ok: true }));
+    app.get('/outside', { schema: { response: { 200: z.object({ ok: z.boolean() }) } } }, async () => ({ ok: true }));
     const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as OpenApiDoc;
     const problems = schemaProblems(routes, doc);
     expect(problems).toEqual(
@@ -117,6 +125,7 @@ describe('AppServer OpenAPI document (/api/openapi.json, /api/docs)', () => {
         'POST /api/undocumented/:id: no zod schema.params for :id',
         'POST /api/undocumented/:id: no 200 response shape in the document',
         'GET /api/half: no zod schema.response[200]',
+        'GET /outside: AppServer routes live under /api/ (the document and the auth rule cover /api/*)',
       ]),
     );
   });
