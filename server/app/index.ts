@@ -30,7 +30,7 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
   const app = createFastify({ name: 'app', trustProxy: config.trustProxy });
   installJsonErrors(app);
   app.decorateRequest('user', null as never);
-  // Every route as registered (test/unit/openapi.test.ts checks each /api route declares its schemas).
+  // Every route as registered (test/unit/openapi.test.ts checks each one declares its schemas and is documented).
   const routes: RouteOptions[] = [];
   app.addHook('onRoute', (r) => void routes.push(r));
   // Route schemas are zod (server/app/openapi.ts): they validate requests, check responses, and make the API reference.
