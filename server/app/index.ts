@@ -2,7 +2,7 @@
  * The AppServer: login (code2Session → stateless token), auth on every other /api route, and one route module per
  * provider (server/app/routes/<provider>.ts). It holds every secret; the mini-program holds only its session token.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { createFastify, HttpError, installJsonErrors, parseBody, z } from '../http';
 import type { AppDeps } from './deps';
 import { AppConfig, loadAppConfig } from './config';
@@ -10,22 +10,44 @@ import { signToken, verifyToken } from './token';
 import vodRoutes from './routes/vod';
 import polyvRoutes from './routes/polyv';
 import iotRoutes from './routes/iot';
+import { errorEnvelope, installZodCompilers, isDocsRoute, registerApiDocs, responseCheckMode } from './openapi';
+import { isLoopback } from '../cloud';
 
 export type { AppDeps, AuthUser } from './deps';
 
-const PUBLIC_ROUTES = new Set(['/api/login', '/api/health']);
+const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/api/login', '/api/health']);
 
-export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInstance; config: AppConfig }> {
+const healthReply = z.object({ ok: z.literal(true), time: z.string().describe('server time, ISO 8601'), localCloud: z.boolean().describe('true when the AppServer talks to the local cloud') });
+const loginReply = z.object({
+  token: z.string().describe('session token: send as "Authorization: Bearer <token>"'),
+  expiresIn: z.number().int().describe('seconds until the token expires (APP_TOKEN_TTL)'),
+  openid: z.string(),
+});
+const meReply = z.object({ openid: z.string() });
+
+export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInstance; config: AppConfig; routes: RouteOptions[] }> {
   const config = loadAppConfig(deps.env, deps.cloud, deps.dataDir);
   const app = createFastify({ name: 'app', trustProxy: config.trustProxy });
   installJsonErrors(app);
   app.decorateRequest('user', null as never);
+  // Every route as registered (test/unit/openapi.test.ts checks each one declares its schemas and is documented).
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (r) => void routes.push(r));
+  // Route schemas are zod (server/app/openapi.ts): they validate requests, check responses, and make the API reference.
+  installZodCompilers(app, responseCheckMode(deps.env));
+  const serveDocs = deps.env.NODE_ENV !== 'production';
+  await registerApiDocs(app, { publicRoutes: PUBLIC_ROUTES, serve: serveDocs });
 
   // Fail closed: every matched route needs a session except the public ones, decided on the route PATTERN fastify
   // matched (a check on the raw URL could be sidestepped with percent-encoding such as /%61pi/me).
   app.addHook('onRequest', async (req) => {
     const route = req.routeOptions.url;
     if (route === undefined || PUBLIC_ROUTES.has(route)) return; // unmatched → 404 from the not-found handler
+    if (isDocsRoute(route)) {
+      // /api/openapi.json and /api/docs: no login, but like the local cloud's dev endpoints only for this machine.
+      if (!isLoopback(req.socket.remoteAddress)) throw new HttpError(403, 'DevEndpointLoopbackOnly', `${route} answers only callers on this machine.`);
+      return;
+    }
     const h = req.headers.authorization;
     if (!h || !/^Bearer\s+\S+$/i.test(h)) {
       throw new HttpError(401, 'Unauthorized', 'Missing "Authorization: Bearer <token>": log in with POST /api/login first.');
@@ -37,10 +59,10 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
     req.user = { openid: res.claims.sub };
   });
 
-  app.get('/api/health', async () => ({ ok: true, time: new Date(deps.now()).toISOString(), localCloud: !!deps.cloud && !deps.env.WX_APPID }));
+  app.get('/api/health', { schema: { response: { 200: healthReply } } }, async () => ({ ok: true, time: new Date(deps.now()).toISOString(), localCloud: !!deps.cloud && !deps.env.WX_APPID }));
 
   const loginBody = z.object({ code: z.string().min(1, 'code is required (from wx.login)').max(128) }).strict();
-  app.post('/api/login', async (req) => {
+  app.post('/api/login', { schema: { body: loginBody, response: { 200: loginReply, 401: errorEnvelope, 429: errorEnvelope, 502: errorEnvelope } } }, async (req) => {
     const { code } = parseBody(loginBody, req.body);
     const qs = new URLSearchParams({ appid: config.wechat.appId, secret: config.wechat.secret, js_code: code, grant_type: 'authorization_code' });
     let data: { openid?: string; session_key?: string; errcode?: number; errmsg?: string };
@@ -61,10 +83,10 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
     return { token, expiresIn: config.tokenTtlSec, openid: data.openid };
   });
 
-  app.get('/api/me', async (req) => ({ openid: req.user.openid }));
+  app.get('/api/me', { schema: { response: { 200: meReply } } }, async (req) => ({ openid: req.user.openid }));
 
   await app.register(async (scope) => vodRoutes(scope, deps));
   await app.register(async (scope) => polyvRoutes(scope, deps));
   await app.register(async (scope) => iotRoutes(scope, deps));
-  return { app, config };
+  return { app, config, routes };
 }

@@ -1,50 +1,16 @@
 /**
  * The SDK as a mini-program receives it: sdk/miniprogram_dist built into miniprogram/miniprogram_npm by
- * miniprogram-ci's packNpmManually (`npm run build`, which `npm test` runs first). It is loaded here with a module
- * loader that resolves like the mini-program runtime: relative files, and npm names only through miniprogram_npm
- * folders; no Node built-ins, no process, no Buffer. A deep require the phone could not satisfy fails this test.
+ * miniprogram-ci's packNpmManually (`npm run build`, which `npm test` runs first). It is loaded here with
+ * test/harness/mp-require.ts, which resolves like the mini-program runtime: relative files, and npm names only through
+ * miniprogram_npm folders; no Node built-ins, no process, no Buffer. A deep require the phone could not satisfy fails.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import vm from 'node:vm';
+import { mpRequire } from '../harness/mp-require';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MP = path.join(ROOT, 'miniprogram');
 const NPM = path.join(MP, 'miniprogram_npm');
-
-function resolveFile(p: string): string | undefined {
-  for (const c of [p, `${p}.js`, path.join(p, 'index.js')]) if (fs.existsSync(c) && fs.statSync(c).isFile()) return c;
-  return undefined;
-}
-
-/** Loads `entry` the way the mini-program module system would. */
-function mpRequire(entry: string, globals: Record<string, unknown> = {}) {
-  const cache = new Map<string, { exports: unknown }>();
-  const context = vm.createContext({ console, setTimeout, clearTimeout, setInterval, clearInterval, Promise, Date, Math, JSON, ArrayBuffer, Uint8Array, Uint32Array, Int32Array, DataView, Error, TypeError, RangeError, ...globals });
-  const load = (file: string): unknown => {
-    const hit = cache.get(file);
-    if (hit) return hit.exports;
-    const module = { exports: {} as unknown };
-    cache.set(file, module);
-    const fn = vm.runInContext(`(function (module, exports, require) {${fs.readFileSync(file, 'utf8')}\n})`, context, { filename: file });
-    fn(module, module.exports, (spec: string) => {
-      let target: string | undefined;
-      if (spec.startsWith('.') || spec.startsWith('/')) {
-        target = resolveFile(path.resolve(path.dirname(file), spec));
-      } else {
-        // npm names resolve only through miniprogram_npm folders from the requiring file up to the project root.
-        for (let dir = path.dirname(file); dir.startsWith(MP); dir = path.dirname(dir)) {
-          target = resolveFile(path.join(dir, 'miniprogram_npm', spec));
-          if (target) break;
-        }
-      }
-      if (!target) throw new Error(`module "${spec}" is not defined (required from ${path.relative(ROOT, file)})`);
-      return load(target);
-    });
-    return module.exports;
-  };
-  return load(entry) as Record<string, unknown>;
-}
 
 describe('npm-built SDK under miniprogram/miniprogram_npm', () => {
   const entry = path.join(NPM, 'mp-media-sdk', 'index.js');
@@ -54,7 +20,7 @@ describe('npm-built SDK under miniprogram/miniprogram_npm', () => {
   });
 
   it('loads with mini-program module resolution (no Node built-ins, no deep npm requires) and exposes the API', () => {
-    const sdk = mpRequire(entry);
+    const sdk = mpRequire(entry, { root: MP });
     expect(typeof sdk.default).toBe('function'); // import VODUpload from 'mp-media-sdk'
     expect(typeof sdk.createWxAdapter).toBe('function');
     expect(typeof sdk.AppClient).toBe('function');

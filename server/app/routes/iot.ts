@@ -77,6 +77,69 @@ const bodies = {
     .strict(),
 };
 
+// ---- Reply schemas (server/app/openapi.ts: they check replies and make /api/openapi.json) ----
+// HTTP 200 carries the platform's business result {code, msg, data, requestId}: code 0 success; 10010 no records,
+// 8003 device not bound to this user, 8000 device offline, 21008 over MAX_DATA_SIZE, … with data null.
+const ivReply = (data: z.ZodType, what: string) =>
+  z
+    .object({
+      code: z.number().int().describe('0 = success; otherwise an IoT Video code (10010 no records, 8003 not your device, 21008 too long, …)'),
+      msg: z.string(),
+      data: data.nullable().describe(`${what} (null unless code is 0)`),
+      requestId: z.string().optional(),
+    })
+    .describe('IoT business result (HTTP 200)');
+const cloudStorageStatus = z.number().int().describe('1 in use, 2 awaiting renewal, 3 expired');
+const orderPkgType = z.number().int().describe('1 full-time, 2 event');
+const iotEvent = z.object({ alarmId: z.string(), firstAlarmType: z.number(), alarmType: z.number().describe('bit mask; bit15 = has video'), startTime: z.number(), endTime: z.number(), imgUrlSuffix: z.string() });
+const replies = {
+  devices: ivReply(
+    z.object({
+      list: z.array(
+        z.object({
+          deviceId: z.string(),
+          name: z.string(),
+          productId: z.string(),
+          online: z.boolean(),
+          cloudStorage: z.object({ status: cloudStorageStatus, curOrderPkgType: orderPkgType, endTime: z.number() }),
+        }),
+      ),
+    }),
+    'the devices bound to the caller',
+  ),
+  describe: ivReply(
+    z.object({
+      status: cloudStorageStatus,
+      startTime: z.number(),
+      endTime: z.number(),
+      curOrderPkgType: orderPkgType,
+      curOrderStorageDays: z.number(),
+      curOrderStartTime: z.number(),
+      curOrderEndTime: z.number(),
+      playbackStartTime: z.number().describe('earliest searchable time'),
+      playbackDays: z.number().optional(),
+    }),
+    'cloud-storage service (IVVAS getServiceDetailInfo)',
+  ),
+  datelist: ivReply(z.object({ list: z.array(z.number()).describe('one UTC-seconds timestamp per day with video') }), 'days with cloud video'),
+  playlist: ivReply(z.object({ list: z.array(z.object({ start: z.number(), end: z.number() })) }), 'recorded segments'),
+  play: ivReply(z.object({ url: z.string().describe('m3u8'), startTime: z.number(), endTime: z.number(), endflag: z.boolean().describe('false: request again from endTime') }), 'an m3u8 covering part of the range'),
+  events: ivReply(
+    z.object({
+      imgUrlPrefix: z.string(),
+      thumbUrlSuffix: z.string(),
+      list: z.array(iotEvent),
+      validVideoStartTime: z.number(),
+      validStartTime: z.number().optional(),
+      pageEnd: z.boolean(),
+    }),
+    'one page of events',
+  ),
+  remove: ivReply(z.unknown(), 'the platform answer'),
+  model: ivReply(z.unknown(), 'the thing-model value or result JSON'),
+  send: ivReply(z.object({ data: z.string().describe("the device's answer, base64 (empty without expectResponse)") }), 'the pass-through answer'),
+};
+
 /** The seed's 21008 answer when a message is over MAX_DATA_SIZE (30,000 bytes), else undefined. */
 function overMaxDataSize(bytes: number): { code: number; msg: string; data: null } | undefined {
   return bytes > IOT_MAX_DATA_SIZE ? { code: 21008, msg: `消息长度超出上限(MAX_DATA_SIZE): ${bytes} > ${IOT_MAX_DATA_SIZE} bytes`, data: null } : undefined;
@@ -100,31 +163,31 @@ export default async function iotRoutes(app: FastifyInstance, deps: AppDeps): Pr
     }
   };
 
-  app.post('/api/iot/devices/list', async (req) => {
+  app.post('/api/iot/devices/list', { schema: { body: bodies.devices, response: { 200: replies.devices } } }, async (req) => {
     parseBody(bodies.devices, req.body ?? {});
     return answer(() => backend().listDevices(req.user.openid));
   });
 
   // ---- IVVAS ----
-  app.post('/api/iot/vas/cloudstorage/describe', async (req) => {
+  app.post('/api/iot/vas/cloudstorage/describe', { schema: { body: bodies.describe, response: { 200: replies.describe } } }, async (req) => {
     const b = parseBody(bodies.describe, req.body);
     return answer(() => backend().getServiceDetailInfo(req.user.openid, b.deviceId, b.sourceId));
   });
-  app.post('/api/iot/vas/playback/datelist', async (req) => {
+  app.post('/api/iot/vas/playback/datelist', { schema: { body: bodies.datelist, response: { 200: replies.datelist } } }, async (req) => {
     const b = parseBody(bodies.datelist, req.body);
     return answer(() => backend().getVideoDateList(req.user.openid, b.deviceId, b.timezone));
   });
-  app.post('/api/iot/vas/playback/list', async (req) => {
+  app.post('/api/iot/vas/playback/list', { schema: { body: bodies.range, response: { 200: replies.playlist } } }, async (req) => {
     const b = parseBody(bodies.range, req.body);
     if (b.endTime < b.startTime) throw new HttpError(400, 'InvalidParameter', 'endTime must not be before startTime.');
     return answer(() => backend().getVideoPlayList(req.user.openid, b.deviceId, b.startTime, b.endTime));
   });
-  app.post('/api/iot/vas/playback/play', async (req) => {
+  app.post('/api/iot/vas/playback/play', { schema: { body: bodies.range, response: { 200: replies.play } } }, async (req) => {
     const b = parseBody(bodies.range, req.body);
     if (b.endTime !== 0 && b.endTime <= b.startTime) throw new HttpError(400, 'InvalidParameter', 'endTime must be after startTime (or 0 for "up to now").');
     return answer(() => backend().getVideoPlayAddress(req.user.openid, b.deviceId, b.startTime, b.endTime));
   });
-  app.post('/api/iot/vas/event/list', async (req) => {
+  app.post('/api/iot/vas/event/list', { schema: { body: bodies.events, response: { 200: replies.events } } }, async (req) => {
     const b = parseBody(bodies.events, req.body);
     if (b.endTime < b.startTime) throw new HttpError(400, 'InvalidParameter', 'endTime must not be before startTime.');
     const typeMasks = Array.isArray(b.filterTypeMask) ? b.filterTypeMask : [];
@@ -132,33 +195,33 @@ export default async function iotRoutes(app: FastifyInstance, deps: AppDeps): Pr
       backend().getEventList(req.user.openid, b.deviceId, { startTime: b.startTime, endTime: b.endTime, pageSize: b.pageSize, typeMasks, validCloudStorage: !!b.validCloudStorage }),
     );
   });
-  app.post('/api/iot/vas/event/remove', async (req) => {
+  app.post('/api/iot/vas/event/remove', { schema: { body: bodies.remove, response: { 200: replies.remove } } }, async (req) => {
     const b = parseBody(bodies.remove, req.body);
     return answer(() => backend().deleteEvents(req.user.openid, b.deviceId, Array.from(new Set(b.eventIds))));
   });
 
   // ---- IVMessageMgr ----
-  app.post('/api/iot/message/property/read', async (req) => {
+  app.post('/api/iot/message/property/read', { schema: { body: bodies.read, response: { 200: replies.model } } }, async (req) => {
     const b = parseBody(bodies.read, req.body);
     return answer(() => backend().readProperty(req.user.openid, b.deviceId, b.path));
   });
-  app.post('/api/iot/message/property/write', async (req) => {
+  app.post('/api/iot/message/property/write', { schema: { body: bodies.write, response: { 200: replies.model } } }, async (req) => {
     const b = parseBody(bodies.write, req.body);
     return overMaxDataSize(Buffer.byteLength(b.json, 'utf8')) || answer(() => backend().writeProperty(req.user.openid, b.deviceId, b.path, b.json));
   });
-  app.post('/api/iot/message/action', async (req) => {
+  app.post('/api/iot/message/action', { schema: { body: bodies.write, response: { 200: replies.model } } }, async (req) => {
     const b = parseBody(bodies.write, req.body);
     return overMaxDataSize(Buffer.byteLength(b.json, 'utf8')) || answer(() => backend().takeAction(req.user.openid, b.deviceId, b.path, b.json));
   });
-  app.post('/api/iot/message/property/add', async (req) => {
+  app.post('/api/iot/message/property/add', { schema: { body: bodies.write, response: { 200: replies.model } } }, async (req) => {
     const b = parseBody(bodies.write, req.body);
     return overMaxDataSize(Buffer.byteLength(b.json, 'utf8')) || answer(() => backend().addProperty(req.user.openid, b.deviceId, b.path, b.json));
   });
-  app.post('/api/iot/message/property/delete', async (req) => {
+  app.post('/api/iot/message/property/delete', { schema: { body: bodies.remove_prop, response: { 200: replies.model } } }, async (req) => {
     const b = parseBody(bodies.remove_prop, req.body);
     return answer(() => backend().deleteProperty(req.user.openid, b.deviceId, b.path));
   });
-  app.post('/api/iot/message/data/send', async (req) => {
+  app.post('/api/iot/message/data/send', { schema: { body: bodies.send, response: { 200: replies.send } } }, async (req) => {
     const b = parseBody(bodies.send, req.body);
     return overMaxDataSize(Buffer.from(b.data, 'base64').length) || answer(() => backend().sendDataToDevice(req.user.openid, b.deviceId, b.data, !!b.expectResponse));
   });

@@ -170,6 +170,32 @@ const imageBody = z
   })
   .strict();
 
+// ---- Route schemas (server/app/openapi.ts: they validate, check replies and make /api/openapi.json) ----
+const videoIdParams = z.object({ videoId: z.string().regex(/^[0-9A-Za-z]{1,64}$/, 'videoId: letters and digits') });
+const uploadVideoReply = z
+  .object({
+    RequestId: z.string(),
+    VideoId: z.string(),
+    UploadAddress: z.string().describe('base64 JSON {Endpoint, Bucket, FileName}'),
+    UploadAuth: z.string().describe('base64 JSON {AccessKeyId, AccessKeySecret, SecurityToken, Expiration, …}'),
+  })
+  .describe('Aliyun CreateUploadVideo / RefreshUploadVideo');
+const uploadImageReply = z
+  .object({ RequestId: z.string(), ImageId: z.string(), ImageURL: z.string(), FileURL: z.string().optional(), UploadAddress: z.string(), UploadAuth: z.string() })
+  .describe('Aliyun CreateUploadImage');
+const stsReply = z
+  .object({ RequestId: z.string(), SecurityTokenInfo: z.object({ AccessKeyId: z.string(), AccessKeySecret: z.string(), SecurityToken: z.string(), Expiration: z.string() }) })
+  .describe('Aliyun STS AssumeRole, limited to the VOD upload actions');
+const videoInfoReply = z.object({ RequestId: z.string(), Video: z.record(z.string(), z.unknown()).describe('Aliyun GetVideoInfo Video: VideoId, Title, Status, Size, Duration, CoverURL, …') });
+const vodConfigReply = z.object({
+  region: z.string(),
+  userId: z.string().describe("VODUpload's userId"),
+  localCloud: z.boolean(),
+  vodEndpoint: z.string().optional().describe('only with the local cloud'),
+  sts: z.boolean().describe('whether POST /api/vod/sts is available'),
+});
+const noBody = z.object({}).describe('no parameters');
+
 export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const loaded = loadVodConfig(deps);
   const config = loaded.ok ? loaded.config : undefined;
@@ -196,12 +222,12 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
 
   const tagsParam = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join(',') : t);
 
-  app.get('/api/vod/config', async () => {
+  app.get('/api/vod/config', { schema: { response: { 200: vodConfigReply } } }, async () => {
     const c = need();
     return { region: c.region, userId: c.userId, localCloud: c.localCloud, ...(c.localCloud ? { vodEndpoint: c.vodEndpoint } : {}), sts: !!c.roleArn };
   });
 
-  app.post('/api/vod/upload-video', async (req) => {
+  app.post('/api/vod/upload-video', { schema: { body: videoBody, response: { 200: uploadVideoReply } } }, async (req) => {
     need();
     const b = parseBody(videoBody, req.body ?? {});
     const openid = req.user.openid;
@@ -223,7 +249,7 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
     return { RequestId: r.RequestId, VideoId: r.VideoId, UploadAddress: r.UploadAddress, UploadAuth: r.UploadAuth };
   });
 
-  app.post('/api/vod/upload-image', async (req) => {
+  app.post('/api/vod/upload-image', { schema: { body: imageBody, response: { 200: uploadImageReply } } }, async (req) => {
     need();
     const b = parseBody(imageBody, req.body ?? {});
     const r = await call<{ RequestId: string; ImageId: string; ImageURL: string; FileURL?: string; UploadAddress: string; UploadAuth: string }>('VOD', 'CreateUploadImage', {
@@ -237,7 +263,7 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
     return { RequestId: r.RequestId, ImageId: r.ImageId, ImageURL: r.ImageURL, FileURL: r.FileURL, UploadAddress: r.UploadAddress, UploadAuth: r.UploadAuth };
   });
 
-  app.post('/api/vod/sts', async (req) => {
+  app.post('/api/vod/sts', { schema: { body: noBody, response: { 200: stsReply } } }, async (req) => {
     const c = need();
     if (!c.roleArn) throw new HttpError(503, 'StsNotConfigured', 'STS mode needs ALIYUN_STS_ROLE_ARN (a RAM role the AppServer may assume, with VOD upload permissions).');
     const session = `mp-${createHash('sha256').update(req.user.openid).digest('hex').slice(0, 24)}`;
@@ -251,7 +277,7 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
     return { RequestId: r.RequestId, SecurityTokenInfo: { AccessKeyId: k.AccessKeyId, AccessKeySecret: k.AccessKeySecret, SecurityToken: k.SecurityToken, Expiration: k.Expiration } };
   });
 
-  app.get('/api/vod/videos/:videoId', async (req) => {
+  app.get('/api/vod/videos/:videoId', { schema: { params: videoIdParams, response: { 200: videoInfoReply } } }, async (req) => {
     need();
     const { videoId } = parseBody(z.object({ videoId: z.string().regex(/^[0-9A-Za-z]{1,64}$/, 'videoId: letters and digits') }), req.params, 'path');
     // Videos created through this server belong to their creator; ones the SDK created itself in STS mode are unknown here.
