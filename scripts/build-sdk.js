@@ -42,6 +42,10 @@ if (subs.size) {
     legalComments: 'inline',
     // crypto-js probes require('crypto') for random numbers (used only by its random/AES paths, which the SDK does not use).
     external: ['crypto'],
+    // crypto-js's UMD wrappers keep `typeof define == "function" && define.amd ? define(["./core"], f) : …` branches;
+    // webpack (Taro, any bundler-based app) parses those as AMD and fails to resolve "./core". With `define` replaced
+    // by undefined the minifier drops every AMD branch, leaving plain CommonJS (test/unit/npm-build.test.ts checks).
+    define: { define: 'undefined' },
     outfile: path.join(vendorDir, 'crypto-js.js'),
   });
   for (const f of files) {
