@@ -107,6 +107,17 @@ describe('SDK bundle has no AMD / UMD wrapper a bundler can trip on (Taro / webp
     expect(hits).toEqual([]);
   });
 
+  it('sdk/miniprogram_dist requires no Node built-in, not even in a try (a bundler warns "Can\'t resolve \'crypto\'" on every build)', () => {
+    const builtins = new Set(require('node:module').builtinModules as string[]);
+    const hits: string[] = [];
+    for (const f of walk(DIST).filter((x) => x.endsWith('.js'))) {
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/require\((["'])([^"']+)\1\)/g)) {
+        if (builtins.has(m[2].replace(/^node:/, ''))) hits.push(`${path.relative(ROOT, f)}: ${m[0]}`);
+      }
+    }
+    expect(hits).toEqual([]);
+  });
+
   it('the pattern catches the UMD heads crypto-js ships (so the check above can fail)', () => {
     const umd = fs.readFileSync(require.resolve('crypto-js/hmac-sha1'), 'utf8');
     expect(AMD.test(umd)).toBe(true);
