@@ -34,7 +34,8 @@ module.exports = {
       // The SDK through the REAL Taro 4 runtime (weapp platform layer) over the Node wx runtime. Taro lives in the
       // test/taro-host fixture (own package.json + lock), installed by globalSetup when missing.
       displayName: 'taro',
-      testEnvironment: 'node',
+      // jest's node environment + process.on('unhandledRejection') that a test can observe (see the file).
+      testEnvironment: '<rootDir>/test/taro-host/environment.js',
       transform: {
         ...transform,
         // @tarojs/plugin-platform-weapp ships its runtime as ESM only: transpile that one package.
