@@ -31,10 +31,6 @@ const command = process.argv[2];
 const flags = new Set(process.argv.slice(3));
 const env = process.env;
 
-if (command !== 'preview' && command !== 'upload') {
-  console.error('usage: node scripts/preview.js preview|upload [--no-build]');
-  process.exit(2);
-}
 
 /** Thrown for a problem we explain in one line. */
 class Stop extends Error {}
@@ -77,12 +73,6 @@ function fail(e) {
   process.exit(1);
 }
 
-// miniprogram-ci keeps a background compiler whose init rejects on its own after a failed call (nobody handles it):
-// report the first failure once, swallow the rest.
-process.on('unhandledRejection', (reason) => {
-  if (!finished && !ciRunning) fail(reason);
-});
-process.on('uncaughtException', (e) => fail(e));
 
 function readConfig() {
   const keyPath = env.MP_PRIVATE_KEY_PATH && env.MP_PRIVATE_KEY_PATH.trim();
@@ -206,15 +196,29 @@ async function main() {
   if (Array.isArray(sizes)) for (const s of sizes) console.log(`  ${s.name === '__FULL__' ? 'total' : s.name}: ${(s.size / 1024).toFixed(1)} KB`);
 }
 
-main().then(
-  () => {
-    finished = true;
-    cleanup();
-    // miniprogram-ci leaves its compiler service running; nothing else is pending here.
-    process.exit(0);
-  },
-  (e) => {
-    ciRunning = false;
-    fail(e);
-  },
-);
+module.exports = { writeQr };
+
+if (require.main === module) {
+  if (command !== 'preview' && command !== 'upload') {
+    console.error('usage: node scripts/preview.js preview|upload [--no-build]');
+    process.exit(2);
+  }
+  // miniprogram-ci keeps a background compiler whose init rejects on its own after a failed call (nobody handles
+  // it): report the first failure once, swallow the rest.
+  process.on('unhandledRejection', (reason) => {
+    if (!finished && !ciRunning) fail(reason);
+  });
+  process.on('uncaughtException', (e) => fail(e));
+  main().then(
+    () => {
+      finished = true;
+      cleanup();
+      // miniprogram-ci leaves its compiler service running; nothing else is pending here.
+      process.exit(0);
+    },
+    (e) => {
+      ciRunning = false;
+      fail(e);
+    },
+  );
+}

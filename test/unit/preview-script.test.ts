@@ -106,3 +106,66 @@ describe('npm run preview / upload (scripts/preview.js)', () => {
     noStack(b);
   });
 });
+
+describe('the QR miniprogram-ci returns (a JPEG data URI, qrcodeFormat "base64") → a PNG file and a terminal QR', () => {
+  /**
+   * In a child Node process (jimp loads in ~2 s there, ~25 s through jest's module registry): draws a real QR code
+   * for `url` (qrcode-terminal's encoder) into a JPEG data URI as miniprogram-ci returns it, runs the script's
+   * writeQr on it, then decodes the PNG it wrote. Prints {decoded, printed, signature} as JSON.
+   */
+  const child = `
+    const path = require('node:path');
+    const fs = require('node:fs');
+    const from = { paths: [path.dirname(require.resolve('miniprogram-ci'))] };
+    const Jimp = require(require.resolve('jimp', from));
+    const QrReader = require(require.resolve('qrcode-reader', from));
+    const QRCode = require(require.resolve('qrcode-terminal/vendor/QRCode', from));
+    const level = require(require.resolve('qrcode-terminal/vendor/QRCode/QRErrorCorrectLevel', from));
+    const { writeQr } = require(path.resolve('scripts/preview.js'));
+    const [url, png] = process.argv.slice(1);
+    (async () => {
+      const qr = new QRCode(-1, level.M);
+      qr.addData(url);
+      qr.make();
+      const n = qr.getModuleCount(), scale = 8, img = new Jimp((n + 8) * scale, (n + 8) * scale, 0xffffffff);
+      for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (qr.isDark(r, c))
+        for (let y = 0; y < scale; y++) for (let x = 0; x < scale; x++) img.setPixelColor(0x000000ff, (c + 4) * scale + x, (r + 4) * scale + y);
+      const dataUri = await img.getBase64Async(Jimp.MIME_JPEG);
+      const printed = [];
+      const log = console.log;
+      console.log = (...a) => printed.push(a.join(' '));
+      await writeQr(dataUri, png);
+      console.log = log;
+      const image = await Jimp.read(png);
+      const decoded = await new Promise((resolve, reject) => {
+        const reader = new QrReader();
+        reader.callback = (err, v) => (err ? reject(err) : resolve(v.result));
+        reader.decode(image.bitmap);
+      });
+      const signature = fs.readFileSync(png).subarray(0, 8).toString('hex');
+      process.stdout.write(JSON.stringify({ jpeg: dataUri.startsWith('data:image/jpeg;base64,'), decoded, printed, signature }));
+    })().catch((e) => { console.error(e); process.exit(1); });
+  `;
+
+  test('writes a PNG that decodes to the same QR content, and prints the QR as text', async () => {
+    const url = 'https://open.weixin.qq.com/sns/getexpappinfo?appid=wx0123456789abcdef&path=pages%2Fupload%2Fupload#wechat-redirect';
+    const png = path.join(dir, 'out', 'qr.png');
+    const r = await new Promise<Run>((resolve, reject) => {
+      const c = spawn(process.execPath, ['-e', child, url, png], { cwd: ROOT });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (d) => (stdout += d));
+      c.stderr.on('data', (d) => (stderr += d));
+      c.on('error', reject);
+      c.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { jpeg: boolean; decoded: string; printed: string[]; signature: string };
+    expect(out.jpeg).toBe(true);
+    expect(out.signature).toBe('89504e470d0a1a0a'); // a PNG file
+    expect(out.decoded).toBe(url);
+    expect(out.printed).toHaveLength(1);
+    expect(out.printed[0].split('\n').length).toBeGreaterThan(10); // a block-character QR
+  });
+});
