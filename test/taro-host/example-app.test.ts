@@ -13,6 +13,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 import { startDevStack, DevStack } from '../../server';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
+import { AppClient, createWxAdapter } from 'mp-media-sdk';
 
 jest.setTimeout(120000);
 
@@ -83,9 +84,47 @@ function sidOfText(root: TaroNode | undefined, text: string): string | undefined
   return undefined;
 }
 
+/** Mounts a page of the built app: a page instance with a recording setData, onLoad, and the first render. */
+async function mountPage(mp: ReturnType<typeof miniProgram>, route: string) {
+  const def = mp.loadPage(route);
+  const sent: Array<Record<string, unknown>> = [];
+  const page: any = Object.assign({}, def, { route, options: {}, data: JSON.parse(JSON.stringify(def.data || {})) });
+  page.setData = (d: Record<string, unknown>, cb?: () => void) => {
+    sent.push(d);
+    if (cb) cb();
+  };
+  page.onLoad.call(page, {});
+  await waitFor(() => sent.some((d) => d['root.cn']), `${route} to render`);
+  const root = { cn: (sent.find((d) => d['root.cn']) as { 'root.cn': TaroNode[] })['root.cn'] };
+  const event = (type: string, sid: string | undefined, detail: Record<string, unknown> = {}) =>
+    page.eh.call(page, { type, timeStamp: 1, target: { id: sid, dataset: {} }, currentTarget: { id: sid, dataset: {} }, detail });
+  return { page, sent, root, event, rendered: () => JSON.stringify(sent) };
+}
+
+/** Polls `cond` every 5 ms (waits for an effect; fails after `timeoutMs`). */
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 60000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The sid of the first element matching `pred` (e.g. the <Input> whose placeholder prop reads "Polyv vid"). */
+function sidWhere(root: TaroNode | undefined, pred: (n: TaroNode) => boolean): string | undefined {
+  if (!root) return undefined;
+  for (const c of root.cn || []) {
+    if (pred(c)) return c.sid;
+    const deeper = sidWhere(c, pred);
+    if (deeper) return deeper;
+  }
+  return undefined;
+}
+
 (built || required ? describe : describe.skip)('examples/taro built to weapp (npm run example:taro) runs with the SDK', () => {
   let stack: DevStack;
   let rt: WxRuntime;
+  const runtimes: WxRuntime[] = [];
   const unhandled: unknown[] = [];
   const onUnhandled = (r: unknown) => unhandled.push(r);
 
@@ -97,6 +136,7 @@ function sidOfText(root: TaroNode | undefined, text: string): string | undefined
   afterAll(async () => {
     process.off('unhandledRejection', onUnhandled);
     if (rt) await rt.close();
+    for (const r of runtimes) await r.close();
     if (stack) await stack.close();
   });
 
@@ -118,37 +158,14 @@ function sidOfText(root: TaroNode | undefined, text: string): string | undefined
     mp.loadApp();
     expect(typeof mp.defs.app.onLaunch).toBe('function');
     mp.defs.app.onLaunch.call(mp.defs.app, { path: 'pages/index/index', query: {} });
-    const def = mp.loadPage('pages/index/index');
-    const sent: Array<Record<string, unknown>> = [];
-    const page: any = Object.assign({}, def, { route: 'pages/index/index', options: {}, data: JSON.parse(JSON.stringify(def.data || {})) });
-    page.setData = (d: Record<string, unknown>, cb?: () => void) => {
-      sent.push(d);
-      if (cb) cb();
-    };
-    page.onLoad.call(page, {});
-    const rendered = () => JSON.stringify(sent);
-    const start = Date.now();
-    while (!sent.some((d) => d['root.cn'])) {
-      if (Date.now() - start > 20000) throw new Error('the page never rendered');
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    const ui = await mountPage(mp, 'pages/index/index');
+    const rendered = ui.rendered;
     expect(rendered()).toContain(stack.appServerUrl);
     expect(rendered()).toContain('"v":"taro"'); // adapter.name inside the bundle
-
-    const root = { cn: (sent.find((d) => d['root.cn']) as { 'root.cn': TaroNode[] })['root.cn'] };
-    const button = sidOfText(root, '选择视频并上传');
+    const button = sidOfText(ui.root, '选择视频并上传');
     expect(button).toBeTruthy();
-    const ev = { type: 'tap', timeStamp: 1, target: { id: button, dataset: {} }, currentTarget: { id: button, dataset: {} }, detail: {} };
-    page.eh.call(page, ev);
-
-    const until = async (cond: () => boolean, what: string) => {
-      const t0 = Date.now();
-      while (!cond()) {
-        if (Date.now() - t0 > 60000) throw new Error(`timed out waiting for ${what}; setData so far: ${rendered().slice(-800)}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    };
-    await until(() => /"已完成"|"失败"/.test(rendered()), 'the upload to end');
+    ui.event('tap', button);
+    await waitFor(() => /"已完成"|"失败"/.test(rendered()), 'the upload to end');
     expect(rendered()).not.toContain('"失败"');
     const videoId = /VideoId (\w+)/.exec(rendered())?.[1] || /"v":"([0-9a-f]{32})"/.exec(rendered())?.[1];
     expect(videoId).toBeTruthy();
@@ -157,9 +174,39 @@ function sidOfText(root: TaroNode | undefined, text: string): string | undefined
     expect(res.status).toBe(200);
     expect(rt.requests.some((r) => r.api === 'uploadFile')).toBe(true);
     expect(rt.requests.some((r) => r.url.endsWith('/api/vod/upload-video'))).toBe(true);
-    await until(() => rt.inflight().active + rt.inflight().queued === 0, 'no task in flight');
+    await waitFor(() => rt.inflight().active + rt.inflight().queued === 0, 'no task in flight');
     for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
     expect(unhandled).toEqual([]);
-    page.onUnload.call(page);
+    ui.page.onUnload.call(ui.page);
+  });
+  test('player page: typing a Polyv vid and tapping 播放 gets play info through the SDK and binds a tokenised m3u8 to <Video>; a bad vid shows the SDK error', async () => {
+    // a fresh app launch: its own wx runtime (webpack's chunk registry lives on wx), pointed at the stack
+    const rt2 = createWxRuntime({ wechatUrl: stack.cloud!.wechat, openid: 'oTaroExample00002' });
+    runtimes.push(rt2);
+    rt2.wx.setStorageSync('mp-media-sdk-example:appServer', stack.appServerUrl);
+    const direct = new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(rt2.wx) });
+    const { samples } = await direct.call<{ samples: Array<{ videoId: string; title: string; playable: boolean }> }>('GET', '/api/polyv/samples');
+    const sample = samples.find((x) => x.playable)!;
+    const mp = miniProgram(rt2.wx);
+    mp.loadApp();
+    mp.defs.app.onLaunch.call(mp.defs.app, { path: 'pages/player/index', query: {} });
+    const ui = await mountPage(mp, 'pages/player/index');
+    const input = sidWhere(ui.root, (n) => n.p13 === 'Polyv vid');
+    const play = sidOfText(ui.root, '播放');
+    expect(input).toBeTruthy();
+    expect(play).toBeTruthy();
+
+    ui.event('input', input, { value: sample.videoId });
+    ui.event('tap', play);
+    await waitFor(() => /\.m3u8\?token=[^"&]+&iswxa=1&pid=/.test(ui.rendered()), 'a tokenised m3u8 in setData');
+    expect(ui.rendered()).toContain(sample.title);
+
+    ui.event('input', input, { value: 'no-such-vid' });
+    ui.event('tap', play);
+    await waitFor(() => /"v":"[A-Z_]+: /.test(ui.rendered()), 'the error text');
+    await waitFor(() => rt2.inflight().active + rt2.inflight().queued === 0, 'no task in flight');
+    for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+    expect(unhandled).toEqual([]);
+    ui.page.onUnload.call(ui.page);
   });
 });
