@@ -56,3 +56,46 @@ describe('npm-built SDK under miniprogram/miniprogram_npm', () => {
     }
   });
 });
+
+describe('SDK bundle has no AMD / UMD wrapper a bundler can trip on (Taro / webpack builds)', () => {
+  const DIST = path.join(ROOT, 'sdk', 'miniprogram_dist');
+  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+  // webpack's AMD parser acts on `define(...)` calls and `typeof define` / `define.amd` probes (crypto-js's UMD heads).
+  const AMD = /(?<![\w$.])define\s*\(|typeof\s+define\b|\bdefine\.amd\b/;
+
+  it.each([
+    ['sdk/miniprogram_dist (what a bundler such as Taro\'s webpack resolves through "main")', () => walk(DIST)],
+    ['miniprogram/miniprogram_npm/mp-media-sdk (what 构建 npm ships)', () => walk(path.join(NPM, 'mp-media-sdk'))],
+  ])('%s: no define( / typeof define / define.amd in any .js file', (_name, list) => {
+    const js = (list as () => string[])().filter((f) => f.endsWith('.js'));
+    expect(js.length).toBeGreaterThan(10);
+    const hits = js.filter((f) => AMD.test(fs.readFileSync(f, 'utf8'))).map((f) => path.relative(ROOT, f));
+    expect(hits).toEqual([]);
+  });
+
+  it('sdk/miniprogram_dist requires no Node built-in, not even in a try (a bundler warns "Can\'t resolve \'crypto\'" on every build)', () => {
+    const builtins = new Set(require('node:module').builtinModules as string[]);
+    const hits: string[] = [];
+    for (const f of walk(DIST).filter((x) => x.endsWith('.js'))) {
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/require\((["'])([^"']+)\1\)/g)) {
+        if (builtins.has(m[2].replace(/^node:/, ''))) hits.push(`${path.relative(ROOT, f)}: ${m[0]}`);
+      }
+    }
+    expect(hits).toEqual([]);
+  });
+
+  it('the pattern catches the UMD heads crypto-js ships (so the check above can fail)', () => {
+    const umd = fs.readFileSync(require.resolve('crypto-js/hmac-sha1'), 'utf8');
+    expect(AMD.test(umd)).toBe(true);
+    expect(AMD.test('var u = typeof x == "undefined"; o.defineProperty(a, "b", {})')).toBe(false);
+  });
+
+  it('the vendored crypto-js still computes HMAC-SHA1 / HMAC-SHA256 / SHA-256 as Node crypto does', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { createHash, createHmac } = require('node:crypto');
+    const vendor = mpRequire(path.join(NPM, 'mp-media-sdk', 'vendor', 'crypto-js.js')) as Record<string, (...a: unknown[]) => { toString(): string }>;
+    expect(vendor['hmac-sha1']('PUT\n\n\nx', 'secret').toString()).toBe(createHmac('sha1', 'secret').update('PUT\n\n\nx').digest('hex'));
+    expect(vendor['hmac-sha256']('msg', 'key').toString()).toBe(createHmac('sha256', 'key').update('msg').digest('hex'));
+    expect(vendor.sha256('abc').toString()).toBe(createHash('sha256').update('abc').digest('hex'));
+  });
+});
