@@ -35,8 +35,25 @@ export interface HostileExpectation {
 export interface HostileRow {
   /** "<where> <position>", e.g. "VOD RPC Action"; test names are `${name} = ${value}`. */
   name: string;
+  /** The values to send (default HOSTILE_NAMES); a class row names its cases here ("userData nested 10,000 levels"). */
+  values?: readonly string[];
   send(env: HostileEnv, value: string): Promise<HostileAnswer>;
   expect(value: string): HostileExpectation;
+  /** After the answer: what must also hold (nothing stored, a header encoded …); returns the problems found. */
+  check?(env: HostileEnv, value: string, answer: HostileAnswer): Promise<string[]>;
+}
+
+/** Run one row for one value: the answer, and every mismatch with the expectation and the row's own checks. */
+export async function runRow(env: HostileEnv, row: HostileRow, value: string): Promise<{ answer: HostileAnswer; problems: string[] }> {
+  const want = row.expect(value);
+  const seen = env.stats.fiveXX.length;
+  const a = await row.send(env, value);
+  // A 502 the row expects (the AppServer facing a broken provider) is the right answer, not a crash: set it aside.
+  if (want.status >= 500) env.stats.expected5xx.push(...env.stats.fiveXX.splice(seen).filter((e) => e.status === want.status));
+  const problems: string[] = [];
+  if (a.status !== want.status || a.code !== want.code) problems.push(`answered ${a.status} ${String(a.code)}, expected ${want.status} ${want.code}: ${a.text.slice(0, 200)}`);
+  if (row.check) problems.push(...(await row.check(env, value, a)));
+  return { answer: a, problems };
 }
 
 export interface RawRequest {
@@ -49,7 +66,10 @@ export interface RawRequest {
 
 export interface HostileStats {
   requests: number;
+  /** 5xx answers no row expected. */
   fiveXX: Array<{ url: string; status: number }>;
+  /** 5xx answers a row expected (a 502 from the AppServer when the provider answers nonsense). */
+  expected5xx: Array<{ url: string; status: number }>;
   /** Lines the servers logged as internal errors while the table ran. */
   serverErrors: string[];
 }
@@ -105,7 +125,7 @@ export const wxCode = (j: any) => j?.errcode;
 export async function startHostileEnv(): Promise<HostileEnv> {
   const stack = await startDevStack({ quiet: true, env: {} });
   const cloud = stack.cloud!;
-  const stats: HostileStats = { requests: 0, fiveXX: [], serverErrors: [] };
+  const stats: HostileStats = { requests: 0, fiveXX: [], expected5xx: [], serverErrors: [] };
   // Every server in this process logs its 5xx through console.error ("internal error" / "unhandled error").
   const origError = console.error;
   console.error = (...args: unknown[]) => {
