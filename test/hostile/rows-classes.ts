@@ -182,12 +182,14 @@ export const rows: HostileRow[] = [
       if (v === 'no Timestamp') return env.pop('vod', params, { omit: ['Timestamp'] });
       if (v === 'Timestamp 16 minutes old') return env.pop('vod', params, { timestampMs: Date.now() - 16 * 60000 });
       const nonce = `hostile-${v.length}-${Date.now()}`;
-      const first = await env.pop('vod', params, { nonce, timestampMs: v.startsWith('same') ? Date.now() : Date.now() + 14 * 60000 });
+      const ts = v.startsWith('same') ? Date.now() : Date.now() + 14 * 60000;
+      const first = await env.pop('vod', params, { nonce, timestampMs: ts });
       if (first.code !== 'InvalidVideo.NotFound') return { ...first, code: `first request: ${String(first.code)}` };
       if (v.startsWith('same')) return env.pop('vod', params, { nonce });
       env.stack.runningCloud!.setClockOffset(16 * 60000);
       try {
-        return await env.pop('vod', params, { nonce, timestampMs: Date.now() + 14 * 60000 });
+        // the very same request (same Timestamp, same nonce): its Timestamp is still inside the window
+        return await env.pop('vod', params, { nonce, timestampMs: ts });
       } finally {
         env.stack.runningCloud!.setClockOffset(0);
       }
