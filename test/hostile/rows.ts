@@ -149,6 +149,12 @@ export const rows: HostileRow[] = [
     expect: () => ({ status: 400, code: 'video_not_found' }),
   },
   {
+    name: 'Polyv /service/v1/token parameter name',
+    // a form field called `constructor` used to collide with the inherited one ("given more than once")
+    send: async (env, v) => answer(await polyvForm(env, '/service/v1/token', polyvSignedForm({ userId: P.userId, ts: Date.now(), videoId: 'x', viewerId: 'v1', [v]: '1' }, P.secretKey)), polyvCode),
+    expect: () => ({ status: 400, code: 'video_not_found' }),
+  },
+  {
     name: 'Polyv /v2/video/:userid/get-video-msg userid',
     send: async (env, v) => {
       const form = polyvSignedForm({ format: 'json', ptime: Date.now(), vid: 'x' }, inherited(v), 'sha1');
