@@ -43,9 +43,38 @@ export function createIoTBackend(deps: AppDeps): IoTBackend | { unavailable: str
 
 const deviceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'deviceId: 1-64 letters, digits, _ or -');
 const time = z.number().int().min(0).max(0xffffffff);
-const modelPath = z.string().max(256).regex(/^$|^(ProReadonly|ProWritable|ProUser|Action)(\.[A-Za-z0-9_]{1,64}){0,4}$/, 'path: a model path such as ProWritable._logLevel');
+/** Segment names that would reach Object.prototype through a plain-object lookup: never a model name. */
+const RESERVED_SEGMENTS = /(^|\.)(__proto__|constructor|prototype)(\.|$)/;
+const modelPath = z
+  .string()
+  .max(256)
+  .regex(/^$|^(ProReadonly|ProWritable|ProUser|Action)(\.[A-Za-z0-9_]{1,64}){0,4}$/, 'path: a model path such as ProWritable._logLevel')
+  .refine((p) => !RESERVED_SEGMENTS.test(p), 'path: __proto__, constructor and prototype are not model names');
+/** Nesting allowed in the free-form JSON of write / action / add (the device refuses deeper values too). */
+export const IOT_MAX_JSON_DEPTH = 32;
 // The 30,000-byte limit is checked in UTF-8 bytes after parsing and answered with the seed's 21008, not a 400.
 const jsonText = z.string().max(512 * 1024, 'json: at most 512 KiB');
+
+/**
+ * Refuses (400) free-form JSON nesting deeper than IOT_MAX_JSON_DEPTH, before anything is sent.
+ * Size is checked first by the caller (21008), so this never parses more than 30,000 bytes.
+ */
+function checkJsonText(text: string): void {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return; // the device itself answers unparsable JSON with the seed's 20102
+  }
+  // Iterative walk: hostile nesting cannot overflow the stack.
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  while (stack.length) {
+    const [node, d] = stack.pop()!;
+    if (!node || typeof node !== 'object') continue;
+    if (d + 1 > IOT_MAX_JSON_DEPTH) throw new HttpError(400, 'InvalidParameter', `json: nested deeper than ${IOT_MAX_JSON_DEPTH} levels`);
+    for (const c of Array.isArray(node) ? node : Object.values(node as object)) stack.push([c, d + 1]);
+  }
+}
 
 const bodies = {
   devices: z.object({}).strict(),
@@ -144,15 +173,15 @@ export default async function iotRoutes(app: FastifyInstance, deps: AppDeps): Pr
   });
   app.post('/api/iot/message/property/write', async (req) => {
     const b = parseBody(bodies.write, req.body);
-    return overMaxDataSize(Buffer.byteLength(b.json, 'utf8')) || answer(() => backend().writeProperty(req.user.openid, b.deviceId, b.path, b.json));
+    return overMaxDataSize(Buffer.byteLength(b.json, 'utf8')) || (checkJsonText(b.json), answer(() => backend().writeProperty(req.user.openid, b.deviceId, b.path, b.json)));
   });
   app.post('/api/iot/message/action', async (req) => {
     const b = parseBody(bodies.write, req.body);
-    return overMaxDataSize(Buffer.byteLength(b.json, 'utf8')) || answer(() => backend().takeAction(req.user.openid, b.deviceId, b.path, b.json));
+    return overMaxDataSize(Buffer.byteLength(b.json, 'utf8')) || (checkJsonText(b.json), answer(() => backend().takeAction(req.user.openid, b.deviceId, b.path, b.json)));
   });
   app.post('/api/iot/message/property/add', async (req) => {
     const b = parseBody(bodies.write, req.body);
-    return overMaxDataSize(Buffer.byteLength(b.json, 'utf8')) || answer(() => backend().addProperty(req.user.openid, b.deviceId, b.path, b.json));
+    return overMaxDataSize(Buffer.byteLength(b.json, 'utf8')) || (checkJsonText(b.json), answer(() => backend().addProperty(req.user.openid, b.deviceId, b.path, b.json)));
   });
   app.post('/api/iot/message/property/delete', async (req) => {
     const b = parseBody(bodies.remove_prop, req.body);

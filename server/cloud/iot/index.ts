@@ -71,7 +71,8 @@ const SCHEMAS = {
 type Action = keyof typeof SCHEMAS;
 
 export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
-  const secrets = options.secrets || { [DEV_CREDENTIALS.tencent.secretId]: DEV_CREDENTIALS.tencent.secretKey };
+  // A Map: a SecretId such as "constructor" or "__proto__" must not find Object.prototype's members.
+  const secrets = new Map<string, string>(Object.entries(options.secrets || { [DEV_CREDENTIALS.tencent.secretId]: DEV_CREDENTIALS.tencent.secretKey }));
   return {
     name: 'iot',
     async build(ctx: CloudContext) {

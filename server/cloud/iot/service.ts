@@ -106,13 +106,29 @@ const DEMO_DEVICES: Array<Required<Omit<NewDeviceOptions, 'deviceId'>> & { offli
   { name: '仓库摄像头', pkgType: 1, storageDays: 3, orderStartDays: -400, orderEndDays: -30, online: true, sdCard: true },
 ];
 
+/** A null-prototype copy of a record (keys such as "__proto__" become plain own keys). */
+function dict<T>(src?: Record<string, T>): Record<string, T> {
+  const out = Object.create(null) as Record<string, T>;
+  if (src) for (const k of Object.keys(src)) out[k] = src[k];
+  return out;
+}
+
 export class IotCloudState {
   private state: State;
   private readonly file: string;
 
   constructor(dataDir: string, private readonly nowMs: () => number) {
     this.file = path.join(dataDir, 'iot-state.json');
-    this.state = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as State) : { version: 1, users: {}, devices: {}, deleted: {}, injected: {} };
+    const loaded = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as State) : undefined;
+    // Every map keyed by a caller's string (openid, DeviceId) is a null-prototype object: "constructor" or
+    // "__proto__" is then just a key that is not there, never Object.prototype's member.
+    this.state = {
+      version: 1,
+      users: dict(loaded?.users),
+      devices: dict(loaded?.devices),
+      deleted: dict(loaded?.deleted),
+      injected: dict(loaded?.injected),
+    };
   }
 
   now(): number {

@@ -24,8 +24,11 @@ const sha256hex = (data: string | Buffer) => createHash('sha256').update(data).d
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
 function header(h: Tc3Request['headers'], name: string): string | undefined {
-  const v = h[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
+  const k = name.toLowerCase();
+  // Own headers only: a signed header named "constructor" must not read Object.prototype's.
+  if (!Object.prototype.hasOwnProperty.call(h, k)) return undefined;
+  const v = h[k];
+  return Array.isArray(v) ? v[0] : typeof v === 'string' ? v : undefined;
 }
 
 export function tc3Signature(secretKey: string, date: string, service: string, stringToSign: string): string {
@@ -35,7 +38,7 @@ export function tc3Signature(secretKey: string, date: string, service: string, s
   return createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest('hex');
 }
 
-export function tc3Verify(req: Tc3Request, opts: { secrets: Record<string, string>; service: string; nowSec: number; maxSkewSec?: number }): Tc3Result {
+export function tc3Verify(req: Tc3Request, opts: { secrets: ReadonlyMap<string, string>; service: string; nowSec: number; maxSkewSec?: number }): Tc3Result {
   const auth = header(req.headers, 'authorization');
   if (!auth) return { ok: false, code: 'AuthFailure.SignatureFailure', message: 'The request has no Authorization header (TC3-HMAC-SHA256 expected).' };
   const m = /^TC3-HMAC-SHA256\s+Credential=([^/\s]+)\/(\d{4}-\d{2}-\d{2})\/([^/\s]+)\/tc3_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(auth.trim());
@@ -55,7 +58,7 @@ export function tc3Verify(req: Tc3Request, opts: { secrets: Record<string, strin
   const scopeDate = new Date(ts * 1000).toISOString().slice(0, 10);
   if (date !== scopeDate) return { ok: false, code: 'AuthFailure.SignatureFailure', message: `The credential date ${date} is not the timestamp's UTC date ${scopeDate}.` };
   if (service !== opts.service) return { ok: false, code: 'AuthFailure.SignatureFailure', message: `The credential scope names service "${service}"; this endpoint is "${opts.service}".` };
-  const secretKey = opts.secrets[secretId];
+  const secretKey = opts.secrets.get(secretId);
   if (secretKey === undefined) return { ok: false, code: 'AuthFailure.SecretIdNotFound', message: `SecretId ${secretId} is not known.` };
   const signedHeaders = signedHeadersRaw.split(';');
   if (!signedHeaders.includes('host') || !signedHeaders.includes('content-type')) {

@@ -64,11 +64,14 @@ export function defaultModel(name: string, t: number, opts: { sdCard: boolean; c
 }
 
 function parseJson(text: string): Json {
+  let v: Json;
   try {
-    return JSON.parse(text) as Json;
+    v = JSON.parse(text) as Json;
   } catch (e) {
     throw new ModelError(20102, `The device could not parse the JSON: ${(e as Error).message}`);
   }
+  if (jsonDepth(v, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new ModelError(20102, `The device refuses JSON nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  return v;
 }
 
 function checkValue(rule: Rule | undefined, name: string, v: Json): void {
@@ -83,11 +86,36 @@ function checkValue(rule: Rule | undefined, name: string, v: Json): void {
 }
 
 const SEG = /^[A-Za-z0-9_]{1,64}$/;
+/** Names that would reach Object.prototype (or a constructor) through a plain-object lookup. Never model names. */
+export const RESERVED_MODEL_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+/** Free-form JSON a device accepts: at most this deep (objects/arrays nested). */
+export const MAX_JSON_DEPTH = 32;
 
 function splitPath(path: string): string[] {
   const segs = path.split('.');
   if (segs.some((s) => !SEG.test(s))) throw new ModelError(20101, `"${path}" is not a model path.`);
+  const bad = segs.find((s) => RESERVED_MODEL_NAMES.has(s));
+  if (bad) throw new ModelError(20101, `"${path}": "${bad}" is not a model name.`);
   return segs;
+}
+
+/** The own entry `name` of a model dictionary, never an inherited one. */
+function own<T>(dict: Record<string, T>, name: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(dict, name) ? dict[name] : undefined;
+}
+
+/** Depth of a parsed JSON value (a scalar is 0). Iterative, so hostile nesting cannot overflow the stack. */
+export function jsonDepth(v: unknown, limit = Infinity): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  while (stack.length) {
+    const [node, d] = stack.pop()!;
+    if (!node || typeof node !== 'object') continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > limit) return max;
+    for (const c of Array.isArray(node) ? node : Object.values(node as object)) stack.push([c, d + 1]);
+  }
+  return max;
 }
 
 /** Reads the node at path ("" = the whole model). */
@@ -109,11 +137,11 @@ export function writePath(model: ThingModel, path: string, jsonText: string, t: 
   const value = parseJson(jsonText);
   if (segs[0] === 'ProWritable' && segs.length >= 2) {
     const name = segs[1];
-    const node = model.ProWritable[name];
+    const node = own(model.ProWritable, name);
     if (!node) throw new ModelError(20101, `No writable property "${name}".`);
     let v: Json;
     if (segs.length === 2) {
-      if (!value || typeof value !== 'object' || Array.isArray(value) || !('setVal' in value)) {
+      if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.prototype.hasOwnProperty.call(value, 'setVal')) {
         throw new ModelError(21081, `Writing "${path}" takes '{"setVal":…}' (or write "${path}.setVal" with the bare value).`);
       }
       v = (value as Record<string, Json>).setVal;
@@ -122,20 +150,21 @@ export function writePath(model: ThingModel, path: string, jsonText: string, t: 
     } else {
       throw new ModelError(20101, `"${path}" is not a writable leaf (use ProWritable.<name> or ProWritable.<name>.setVal).`);
     }
-    checkValue(WRITABLE_RULES[name], name, v);
+    checkValue(own(WRITABLE_RULES, name), name, v);
     node.setVal = v;
     node.stVal = v;
     node.t = t;
     return node as unknown as Json;
   }
   if (segs[0] === 'ProUser' && segs.length >= 3 && segs[2] === 'val') {
-    const node = model.ProUser[segs[1]];
+    const node = own(model.ProUser, segs[1]);
     if (!node) throw new ModelError(20101, `No user property "${segs[1]}" (add it with addProperty first).`);
     if (segs.length === 3) {
       node.val = value;
     } else if (segs.length === 4) {
       if (!node.val || typeof node.val !== 'object' || Array.isArray(node.val)) node.val = {};
-      (node.val as Record<string, Json>)[segs[3]] = value;
+      // An own data property even for odd keys (splitPath already refuses the prototype names).
+      Object.defineProperty(node.val, segs[3], { value, enumerable: true, writable: true, configurable: true });
     } else {
       throw new ModelError(20101, `"${path}" is too deep.`);
     }
@@ -149,15 +178,15 @@ export function writePath(model: ThingModel, path: string, jsonText: string, t: 
 export function runAction(model: ThingModel, path: string, jsonText: string, t: number): Json {
   const segs = splitPath(path);
   if (segs[0] !== 'Action' || segs.length !== 2) throw new ModelError(20101, `"${path}" is not an action path (Action.<name>).`);
-  const node = model.Action[segs[1]];
+  const node = own(model.Action, segs[1]);
   if (!node) throw new ModelError(20101, `No action "${segs[1]}".`);
   const value = parseJson(jsonText);
-  if (!value || typeof value !== 'object' || Array.isArray(value) || !('ctlVal' in value)) {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.prototype.hasOwnProperty.call(value, 'ctlVal')) {
     throw new ModelError(21081, `An action takes '{"ctlVal":…}'.`);
   }
   const v = (value as Record<string, Json>).ctlVal;
-  checkValue(ACTION_RULES[segs[1]], segs[1], v);
-  if (segs[1] === 'formatSdCard' && model.ProReadonly.sdCardStatus && model.ProReadonly.sdCardStatus.stVal === 0) {
+  checkValue(own(ACTION_RULES, segs[1]), segs[1], v);
+  if (segs[1] === 'formatSdCard' && own(model.ProReadonly, 'sdCardStatus')?.stVal === 0) {
     throw new ModelError(20103, 'The device has no SD card to format.');
   }
   node.ctlVal = v;
@@ -177,12 +206,13 @@ function userName(path: string): string {
 export function addUserProperty(model: ThingModel, path: string, jsonText: string, t: number): Json {
   const name = userName(path);
   const value = parseJson(jsonText);
-  model.ProUser[name] = { t, val: value };
-  return model.ProUser[name] as unknown as Json;
+  const node = { t, val: value };
+  Object.defineProperty(model.ProUser, name, { value: node, enumerable: true, writable: true, configurable: true });
+  return node as unknown as Json;
 }
 
 export function deleteUserProperty(model: ThingModel, path: string): void {
   const name = userName(path);
-  if (!model.ProUser[name]) throw new ModelError(20101, `No user property "${name}".`);
+  if (!own(model.ProUser, name)) throw new ModelError(20101, `No user property "${name}".`);
   delete model.ProUser[name];
 }
