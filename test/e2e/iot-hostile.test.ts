@@ -7,7 +7,8 @@
 import { startDevStack, DevStack } from '../../server';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import { AppClient, createWxAdapter, PlatformAdapter } from 'mp-media-sdk';
-import { createLocalIoTBackend } from '../../server/app/iot/local';
+import http from 'node:http';
+import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { DEV_CREDENTIALS } from '../../server/dev-credentials';
 
 let stack: DevStack;
@@ -83,27 +84,26 @@ describe('prototype pollution through thing-model paths', () => {
     expect((await post('/api/iot/message/property/delete', { deviceId: cam, path: 'ProUser.__proto__' })).statusCode).toBe(400);
   });
 
-  test('the cloud refuses the same paths on its own (20101), sent straight through the signed API', async () => {
+  test('the cloud refuses prototype names on its own API (Tencent client, hostile Data / ActionId / InputParams)', async () => {
     const { secretId, secretKey } = DEV_CREDENTIALS.tencent;
-    const b = createLocalIoTBackend({ apiUrl: () => stack.cloud!.iot, secretId, secretKey, region: 'ap-guangzhou' });
-    try {
-      const user = 'oIoTHostile00001';
-      for (const [path, json] of [
-        ['ProWritable.__proto__.setVal', '1'],
-        ['ProWritable.__proto__', '{"setVal":1}'],
-        ['ProUser.__proto__.val', '1'],
-        ['ProUser._buildIn.val.__proto__', '{"x":1}'],
-      ]) {
-        expect(await b.writeProperty(user, cam, path, json)).toMatchObject({ code: 20101 });
-      }
-      expect(await b.takeAction(user, cam, 'Action.__proto__', '{"ctlVal":1}')).toMatchObject({ code: 20101 });
-      expect(await b.addProperty(user, cam, 'ProUser.__proto__', '{"x":1}')).toMatchObject({ code: 20101 });
-      expect(await b.addProperty(user, cam, 'ProUser.constructor', '1')).toMatchObject({ code: 20101 });
-      expect(await b.readProperty(user, cam, 'ProWritable.constructor')).toMatchObject({ code: 20101 });
-      prototypeClean();
-    } finally {
-      await b.close();
+    const u = new URL(stack.cloud!.iot);
+    const c = new CommonClient(u.host, '2019-04-23', {
+      credential: { secretId, secretKey },
+      region: 'ap-guangzhou',
+      profile: { httpProfile: { endpoint: u.host, protocol: 'http://', agent: new http.Agent() } },
+    });
+    const dev = { ProductId: 'LOCALCAM01', DeviceName: cam };
+    for (const Data of ['{"__proto__":{"setVal":1}}', '{"constructor":{"prototype":{"x":1}}}', '{"prototype":1}']) {
+      await expect(c.request('ControlDeviceData', { ...dev, Data })).rejects.toMatchObject({ code: 'InvalidParameterValue.ModelPropertyNotExist' });
     }
+    for (const ActionId of ['__proto__', 'constructor', 'toString']) {
+      await expect(c.request('CallDeviceActionSync', { ...dev, ActionId, InputParams: '{"ctlVal":1}' })).rejects.toMatchObject({ code: 'InvalidParameterValue.ActionNilOrNotExist' });
+    }
+    await expect(c.request('CallDeviceActionSync', { ...dev, ActionId: 'cameraOn', InputParams: '{"__proto__":{"x":1},"ctlVal":1}' })).rejects.toMatchObject({ code: 'InvalidParameter.ActionInputParamsInvalid' });
+    for (const DeviceName of ['__proto__', 'constructor']) {
+      await expect(c.request('DescribeDeviceData', { ProductId: 'LOCALCAM01', DeviceName })).rejects.toMatchObject({ code: 'ResourceNotFound.DeviceNotExist' });
+    }
+    prototypeClean();
   });
 
   test('after the attempts a fresh login and other routes still work', async () => {

@@ -255,7 +255,8 @@ describe('cloud recordings', () => {
       const p = parts[i];
       expect(p.endTime - p.startTime).toBeLessThanOrEqual(3600);
       if (i > 0) expect(p.startTime).toBeGreaterThanOrEqual(parts[i - 1].endTime);
-      expect(p.url).toMatch(/timeshift\.m3u8\?starttime=\d{14}&endtime=\d{14}/);
+      // The day's VideoURL with the window appended, signed by GenerateSignedVideoURL (t + sign).
+      expect(p.url).toMatch(/\/timeshift\/live\/[0-9a-f]{32}\/timeshift\.m3u8\?starttime_epoch=\d+&endtime_epoch=\d+&t=\d+&sign=[0-9a-f]+$/);
       const res = await adapter.request<string>({ url: p.url, dataType: 'text' });
       expect(res.statusCode).toBe(200);
       const times = res.data
@@ -348,11 +349,12 @@ describe('thing model messages', () => {
 
 describe('bindings and bad input', () => {
   let rt2: WxRuntime;
+  let c2: AppClient;
   let vas2: IVVAS;
   let msg2: IVMessageMgr;
   beforeAll(() => {
     rt2 = createWxRuntime({ wechatUrl: stack.cloud!.wechat, openid: 'oIoTE2eOther0002' });
-    const c2 = new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(rt2.wx) });
+    c2 = new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(rt2.wx) });
     vas2 = new IVVAS({ appClient: c2 });
     msg2 = new IVMessageMgr({ appClient: c2 });
   });
@@ -378,9 +380,11 @@ describe('bindings and bad input', () => {
     for (const c of calls) await expect(c()).rejects.toMatchObject({ iotCode: 8003, category: 'auth', message: '非法关系链' });
     const err = await vas2.getEventList('ffffffffffffffffffffffff', t - 60, t, 10, null, false).catch((e: unknown) => e);
     expect(isIoTError(err, 8002)).toBe(true);
-    const bound = await admin('POST', '/_admin/bind', { openid: 'oIoTE2eOther0002', deviceId: bell.deviceId });
+    // The AppServer's own binding table decides access; in development a device is bound as provisioning would.
+    const bound = await c2.call<{ code: number }>('POST', '/api/iot/devices/bind', { deviceId: bell.deviceId });
     expect(bound.code).toBe(0);
-    expect((await admin('POST', '/_admin/bind', { openid: 'oIoTE2eOther0002', deviceId: bell.deviceId })).code).toBe(8022);
+    expect((await c2.call<{ code: number }>('POST', '/api/iot/devices/bind', { deviceId: bell.deviceId })).code).toBe(8022);
+    expect((await c2.call<{ code: number }>('POST', '/api/iot/devices/bind', { deviceId: 'ffffffffffffffffffffffff' })).code).toBe(8002);
     expect((await vas2.getServiceDetailInfo(bell.deviceId)).code).toBe(0);
     expect((await vas2.getDeviceList()).data!.list.map((d) => d.deviceId)).toContain(bell.deviceId);
   });
