@@ -156,6 +156,17 @@ function businessCode(code: string): number | undefined {
   return undefined;
 }
 
+/**
+ * CallDeviceActionSync reports an unreachable device inside a normal response (Status
+ * "FailedOperation.ActionUnreachable|动作消息不可达") and a device that did not answer in time with RequestId only.
+ */
+function actionStatus(r: R): IoTResult | undefined {
+  if (r.Status === undefined || r.Status === null) return fail(21002, '消息响应超时: the device did not answer the action in time.');
+  const code = String(r.Status).split('|')[0];
+  const mapped = businessCode(code);
+  return mapped === undefined ? undefined : fail(mapped, `${String(r.Status)}`);
+}
+
 export function createTencentIoTBackend(o: TencentIoTBackendOptions): IoTBackend & {
   /** Requests sent per action (tests and diagnostics). */
   readonly sent: Map<string, number>;
@@ -671,6 +682,8 @@ export function createTencentIoTBackend(o: TencentIoTBackendOptions): IoTBackend
         } catch {
           /* a reply without JSON output */
         }
+        const status = actionStatus(r);
+        if (status) return status;
         if (!/^(success|succ|suc)$/i.test(String(r.Status))) return fail(20103, `设备处理ACtion失败: Status ${r.Status}${own(out, 'reason') ? ` (${String(out.reason)})` : ''}`);
         return ok({ t: Math.floor(clock.now() / 1000), ctlVal, stVal: own(out, 'stVal') ? out.stVal : ctlVal });
       }),
@@ -709,6 +722,8 @@ export function createTencentIoTBackend(o: TencentIoTBackendOptions): IoTBackend
           return ok({ data: '' });
         }
         const r = await call('CallDeviceActionSync', { ...dev(b), ActionId: passthrough, InputParams: JSON.stringify({ data }) });
+        const status = actionStatus(r);
+        if (status) return status;
         if (!/^(success|succ|suc)$/i.test(String(r.Status))) return fail(20103, `设备处理失败: Status ${r.Status}`);
         let reply = '';
         try {

@@ -39,6 +39,8 @@ export const THUMBNAIL_TTL_SECONDS = 3600;
 /** Largest page DescribeCloudStorageEvents / event history return, whatever Size asks (an emulator choice). */
 export const MAX_EVENT_PAGE = 100;
 const FULL_IMAGE = { w: 640, h: 360 };
+/** When the demo product's thing model was "published" (epoch seconds). */
+const MODEL_TIME = 1767196800;
 
 export interface IotCloudOptions {
   /** SecretId → SecretKey accepted for TC3 (default: the dev credentials). */
@@ -159,6 +161,8 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
         return v;
       };
       let faults: Fault[] = [];
+      /** Devices that take too long to answer actions (CallDeviceActionSync answers RequestId only). */
+      const deviceTimeouts = new Set<string>();
       const held = new Set<() => void>();
       const stats = new Map<string, number>();
 
@@ -271,7 +275,7 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
         }
         const size = Math.min(MAX_EVENT_PAGE, (p.Size as number) || 10);
         const span = size - Math.ceil(size / 2) + 1;
-        const n = size - (parseInt(sign('n', query, start), 16) % span);
+        const n = size - (parseInt(createHash('sha256').update(`${query}|${start}`).digest('hex').slice(0, 8), 16) % span);
         const page = list.slice(start, start + n);
         const rest = list.length - start - page.length;
         const last = page[page.length - 1];
@@ -362,15 +366,18 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
             const d = device(p);
             const data = checkControlData(p.Data as string);
             if (p.Method !== undefined && p.Method !== 'desired' && p.Method !== 'reported') throw new ApiError('InvalidParameterValue', 'Method is desired or reported.');
-            if (!d.online && p.Method !== 'reported') return { Data: p.Data, Result: JSON.stringify({ Sent: 0, pushResult: 23101 }) };
+            if (!d.online && p.Method !== 'reported') return { Data: '', Result: JSON.stringify({ Sent: 0, pushResult: 23101 }) };
             const t = p.Method === 'reported' && typeof p.DataTimestamp === 'number' ? p.DataTimestamp : now * 1000;
             for (const [k, val] of Object.entries(data)) d.props[k] = { Value: val, LastUpdate: t };
             st.save();
-            return { Data: p.Data, Result: JSON.stringify({ Sent: 1, pushResult: 0 }) };
+            return { Data: '', Result: JSON.stringify({ Sent: 1, pushResult: 0 }) };
           }
           case 'CallDeviceActionSync': {
             const d = device(p);
-            if (!d.online) throw new ApiError('FailedOperation.ActionUnreachable', '动作消息不可达: the device is offline.');
+            // Tencent answers an unreachable device and a device that does not reply in time inside a normal response
+            // (tccli examples 2 and 3 of CallDeviceActionSync): Status carries the failure, or nothing but RequestId.
+            if (!d.online) return { ClientToken: '', OutputParams: '', Status: 'FailedOperation.ActionUnreachable|动作消息不可达' };
+            if (deviceTimeouts.has(d.deviceName)) return {};
             const r = runDeviceAction(d.props, p.ActionId as string, p.InputParams as string | undefined, now * 1000);
             st.save();
             return { ClientToken: randomUUID(), OutputParams: r.OutputParams, Status: r.Status };
@@ -385,7 +392,7 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
           }
           case 'DescribeModelDefinition': {
             if (p.ProductId !== DEMO_PRODUCT_ID) throw new ApiError('ResourceNotFound.StudioProductNotExist', `产品不存在: ${p.ProductId}`);
-            return { Model: { ProductId: DEMO_PRODUCT_ID, ModelDefine: JSON.stringify(MODEL), UpdateTime: '2026-01-01 00:00:00', CreateTime: '2026-01-01 00:00:00', CategoryModel: '', NetTypeModel: '' } };
+            return { Model: { ProductId: DEMO_PRODUCT_ID, ModelDefine: JSON.stringify(MODEL), UpdateTime: MODEL_TIME, CreateTime: MODEL_TIME, CategoryModel: '{}', NetTypeModel: '{}' } };
           }
           case 'DescribeDevice': {
             const d = device(p);
@@ -458,10 +465,15 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
           EnableState: 1,
           ProductId: d.productId,
           ProductName: DEMO_PRODUCT_NAME,
-          DeviceType: 'device',
-          IsLora: false,
-          CreateUserId: 0,
+          DevEUI: '',
+          AppKey: '',
+          DevAddr: '',
+          AppSKey: '',
+          NwkSKey: '',
           CreatorNickName: '',
+          CreateUserId: 0,
+          DeviceType: '设备',
+          IsLora: false,
         };
       }
 
@@ -624,6 +636,16 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
         if (!o) return reply;
         st.setOnline(d.deviceName, o.online);
         return { online: o.online };
+      });
+
+      app.post('/_admin/devices/:deviceName/action-timeout', async (req, reply) => {
+        const d = withAdminDevice(req, reply);
+        if (!d) return reply;
+        const o = parse(z.object({ timeout: z.boolean() }).strict(), req.body, reply);
+        if (!o) return reply;
+        if (o.timeout) deviceTimeouts.add(d.deviceName);
+        else deviceTimeouts.delete(d.deviceName);
+        return { timeout: o.timeout };
       });
 
       app.post('/_admin/devices/:deviceName/order', async (req, reply) => {
