@@ -112,6 +112,8 @@ export interface TencentIoTBackendOptions {
   timeoutSec?: number;
   /** RequestLimitExceeded retries (default 4; backoff 250 ms × 2^n). */
   maxRetries?: number;
+  /** Called as each request leaves (after the limiter): diagnostics and tests. */
+  onRequest?: (action: string, atMs: number) => void;
   /** The product's conventions (docs/iot-video.md): user properties and the pass-through action. */
   userPropsProperty?: string;
   passthroughAction?: string;
@@ -201,6 +203,7 @@ export function createTencentIoTBackend(o: TencentIoTBackendOptions): IoTBackend
     for (let attempt = 0; ; attempt++) {
       await limiter.acquire(action);
       sent.set(action, (sent.get(action) || 0) + 1);
+      if (o.onRequest) o.onRequest(action, clock.now());
       try {
         return (await getClient().request(action, params)) as R;
       } catch (e) {
