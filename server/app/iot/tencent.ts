@@ -531,12 +531,14 @@ export function createTencentIoTBackend(o: TencentIoTBackendOptions): IoTBackend
       withDevice(openid, deviceId, async (b) => {
         const nowS = Math.floor(clock.now() / 1000);
         const to = endTime === 0 ? nowS : Math.min(endTime, nowS);
-        // The first recording at or after startTime, a Beijing day at a time (at most the 32-day horizon).
+        // No recording is older than the horizon: startTime 0 means "from the oldest recording".
+        const from = Math.max(startTime, nowS - EVENT_HORIZON_SECONDS);
+        // The first recording at or after `from`, a Beijing day at a time.
         let first: { start: number; end: number } | undefined;
-        let day = beijingDayStart(startTime);
+        let day = beijingDayStart(from);
         let timeline: Array<{ start: number; end: number }> = [];
-        for (let i = 0; i < 33 && day < to && !first; i++, day += DAY) {
-          timeline = await dayTimeline(b, day, startTime, to);
+        for (let i = 0; i < 34 && day < to && !first; i++, day += DAY) {
+          timeline = await dayTimeline(b, day, from, to);
           first = timeline.find((s) => s.end - s.start >= MIN_PART_SECONDS);
           if (first) break;
         }
