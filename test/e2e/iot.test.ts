@@ -283,6 +283,12 @@ describe('cloud recordings', () => {
     expect(live[live.length - 1].endflag).toBe(true);
     expect(live[live.length - 1].endTime).toBeGreaterThanOrEqual(recorded[recorded.length - 1].end - 1);
     expect(live[live.length - 1].endTime).toBeLessThanOrEqual(now() + 1);
+    // startTime 0 is not "latest": it is the epoch, so the part starts at the oldest recording still kept.
+    const oldest = await vas.getVideoPlayAddress(cam.deviceId, 0, 0);
+    const kept = (await vas.getServiceDetailInfo(cam.deviceId)).data!.playbackStartTime;
+    expect(oldest.data!.startTime).toBeGreaterThanOrEqual(kept - 5);
+    expect(oldest.data!.startTime).toBeLessThan(kept + 2 * 3600);
+    expect(oldest.data!.endflag).toBe(false);
     // No recording: 10010 ends the chain with no parts.
     expect(await new IoTPlaybackChain(vas, store.deviceId, now() - 3600, now()).all()).toEqual([]);
   });
