@@ -287,7 +287,7 @@ describe('cloud recordings', () => {
     const oldest = await vas.getVideoPlayAddress(cam.deviceId, 0, 0);
     const kept = (await vas.getServiceDetailInfo(cam.deviceId)).data!.playbackStartTime;
     expect(oldest.data!.startTime).toBeGreaterThanOrEqual(kept - 5);
-    expect(oldest.data!.startTime).toBeLessThan(kept + 2 * 3600);
+    expect(oldest.data!.startTime).toBeLessThan(kept + 6 * 3600); // ~6 % of hours are gaps: six in a row do not happen
     expect(oldest.data!.endflag).toBe(false);
     // No recording: 10010 ends the chain with no parts.
     expect(await new IoTPlaybackChain(vas, store.deviceId, now() - 3600, now()).all()).toEqual([]);

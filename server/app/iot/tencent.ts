@@ -112,6 +112,8 @@ export interface TencentIoTBackendOptions {
   timeoutSec?: number;
   /** RequestLimitExceeded retries (default 4; backoff 250 ms × 2^n). */
   maxRetries?: number;
+  /** `Size` of each DescribeCloudStorageEvents call (default 100; Tencent answers between half and all of it). */
+  eventFetchSize?: number;
   /** Called as each request leaves (after the limiter): diagnostics and tests. */
   onRequest?: (action: string, atMs: number) => void;
   /** The product's conventions (docs/iot-video.md): user properties and the pass-through action. */
@@ -348,7 +350,7 @@ export function createTencentIoTBackend(o: TencentIoTBackendOptions): IoTBackend
     const out: Item[] = [];
     let context = '';
     for (let i = 0; i < 200; i++) {
-      const r = await call('DescribeCloudStorageEvents', { ...dev(b), StartTime: from, EndTime: to, Size: PAGE_FETCH_SIZE, ...(context ? { Context: context } : {}) });
+      const r = await call('DescribeCloudStorageEvents', { ...dev(b), StartTime: from, EndTime: to, Size: o.eventFetchSize || PAGE_FETCH_SIZE, ...(context ? { Context: context } : {}) });
       const events = (r.Events || []) as Array<{ StartTime: number; EndTime: number; Thumbnail?: string; EventId: string; UploadStatus?: string; Data?: string }>;
       for (const e of events) {
         if (typeof e.StartTime !== 'number' || e.StartTime < from || e.StartTime > to || typeof e.EventId !== 'string') continue;
