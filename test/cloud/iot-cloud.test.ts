@@ -207,7 +207,10 @@ describe("contract: Tencent's documented response examples, field by field", () 
     }
   }
   /** Fields the API reference documents as optional that the examples happen to omit. */
-  const EXTRAS: Record<string, Record<string, string[]>> = { DescribeCloudStorageEvents: { 'Response.Events[]': ['UploadStatus', 'Data'] } };
+  const EXTRAS: Record<string, Record<string, string[]>> = {
+    DescribeCloudStorageEvents: { 'Response.Events[]': ['UploadStatus', 'Data'] },
+    DescribeDevicePackages: { 'Response.Packages[]': ['PackageId', 'OrderId', 'ChannelId', 'CSUserId'] },
+  };
 
   test('every fixture names its source; the local cloud answers the same request with the same field names, types and nesting', async () => {
     const d = beijingDateOf(now() - 86400);
@@ -226,8 +229,9 @@ describe("contract: Tencent's documented response examples, field by field", () 
       DescribeDeviceEventHistory: () => ({ ...dev(cam), EventId: 'motion', StartTime: now() - 3 * 86400, EndTime: now(), Size: 50 }),
       DescribeModelDefinition: () => ({ ProductId: PID }),
       GetDeviceList: (r) => ({ ...r, ProductId: PID }),
+      DescribeDevicePackages: () => ({ ...dev(cam), Limit: 1, Offset: 0 }),
     };
-    expect(fixtures.length).toBeGreaterThanOrEqual(18);
+    expect(fixtures.length).toBeGreaterThanOrEqual(20);
     const problems: string[] = [];
     for (const f of fixtures) {
       expect(f.source).toMatch(/^https:\/\/github\.com\/TencentCloud\/tencentcloud-cli\/blob\/[0-9a-f]{40}\/tccli\/examples\//);

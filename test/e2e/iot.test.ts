@@ -85,6 +85,10 @@ describe('devices and cloud-storage service', () => {
     expect(detail.code).toBe(0);
     expect(detail.data).toMatchObject({ status: 1, curOrderPkgType: 1, curOrderStorageDays: 7 });
     expect(detail.data!.playbackStartTime).toBeGreaterThan(now() - 7 * 86400 - 5);
+    // The package's start comes from DescribeDevicePackages (the demo camera's package began 40 days ago).
+    expect(detail.data!.curOrderStartTime).toBeGreaterThan(now() - 40 * 86400 - 60);
+    expect(detail.data!.curOrderStartTime).toBeLessThan(now() - 40 * 86400 + 60);
+    expect(detail.data!.startTime).toBe(detail.data!.curOrderStartTime);
     // The seed's callback style, with the multi-channel overload.
     const seen = await new Promise<[number | null | undefined, unknown]>((resolve) => vas.getServiceDetailInfo(store.deviceId, 0, (json, err) => resolve([json && json.data!.status, err])));
     expect(seen).toEqual([3, null]);

@@ -12,6 +12,7 @@
  *   date lists     DescribeCloudStorageDate (Beijing dates) → local midnights; other time zones via each day's TimeList.
  *   play lists     DescribeCloudStorageTime per Beijing day; play addresses GenerateSignedVideoURL over the day's
  *                  VideoURL + starttime_epoch / endtime_epoch, at most one hour and one day per part (endflag).
+ *   service        DescribeCloudStorage (+ DescribeDevicePackages for the package's start).
  *   thing model    DescribeDeviceData / ControlDeviceData / CallDeviceActionSync / PublishMessage.
  * Calls stay under Tencent's per-action rate limits (a client-side sliding-window limiter), RequestLimitExceeded is
  * retried with exponential backoff, identical concurrent reads are coalesced, thumbnails and service details cached.
@@ -43,6 +44,7 @@ const RATE_LIMITS: Record<IoTFlavour, Record<string, number>> = {
     CallDeviceActionSync: 200,
     DescribeDevice: 50,
     ListEventHistory: 20,
+    DescribeDevicePackages: 20,
   },
   iotvideo: {
     DescribeCloudStorage: 5000,
@@ -488,16 +490,20 @@ export function createTencentIoTBackend(o: TencentIoTBackendOptions): IoTBackend
     getServiceDetailInfo: (openid: string, deviceId: string) =>
       withDevice(openid, deviceId, async (b) => {
         const nowS = Math.floor(clock.now() / 1000);
-        const cs = await cloudStorage(b);
+        const [cs, pkgs] = await Promise.all([cloudStorage(b), call('DescribeDevicePackages', { ...dev(b), Limit: 10, Offset: 0 })]);
         const status = serviceStatus(cs, nowS);
         const days = Math.round((cs.ShiftDuration || 0) / DAY);
+        // The package start: the one in effect (Status 2), else the latest to expire.
+        const list = ((pkgs.Packages || []) as Array<{ Status?: number; CSExpiredTime?: number; CreatedAt?: number }>).slice().sort((x, y) => (y.CSExpiredTime || 0) - (x.CSExpiredTime || 0));
+        const pkg = list.find((x) => x.Status === 2) || list[0];
+        const started = (pkg && pkg.CreatedAt) || 0;
         return ok({
           status,
-          startTime: 0,
+          startTime: started,
           endTime: cs.ExpireTime || 0,
           curOrderPkgType: cs.Type || 0,
           curOrderStorageDays: days,
-          curOrderStartTime: 0,
+          curOrderStartTime: started,
           curOrderEndTime: cs.ExpireTime || 0,
           playbackStartTime: status === 1 ? nowS - (cs.ShiftDuration || 0) : 0,
           playbackDays: days,

@@ -70,6 +70,7 @@ const COMMON: Record<string, Spec> = {
   CallDeviceActionSync: { ...DEVICE, ActionId: S(true), InputParams: S() },
   PublishMessage: { ...DEVICE, Topic: S(true), Payload: S(true), Qos: U(), PayloadEncoding: S() },
   DescribeModelDefinition: { ProductId: S(true) },
+  DescribeDevicePackages: { ...DEVICE, Limit: U(true), Offset: U(true), CSUserId: S(), ChannelId: U() },
 };
 const EVENT_HISTORY: Spec = { ...DEVICE, Type: S(), StartTime: U(), EndTime: U(), Context: S(), Size: U(), EventId: S() };
 const ACTIONS: Record<string, Record<string, Spec>> = {
@@ -389,6 +390,25 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
             if (p.Qos !== undefined && p.Qos !== 0 && p.Qos !== 1) throw new ApiError('InvalidParameterValue', 'Qos is 0 or 1.');
             if (!d.online) throw new ApiError('FailedOperation.DeviceOffline', '设备处于离线状态');
             return {};
+          }
+          case 'DescribeDevicePackages': {
+            const d = device(p);
+            if ((p.Limit as number) < 1 || (p.Limit as number) > 100) throw new ApiError('InvalidParameterValue', 'Limit is 1..100.');
+            const o = d.order;
+            // One package per device here. Status as the API documents it: 2 in effect, 1 expired, 0 not started.
+            const pkg = {
+              Status: now < o.startTime ? 0 : now <= o.endTime ? 2 : 1,
+              CSType: o.pkgType,
+              CSShiftDuration: o.storageDays * 86400,
+              CSExpiredTime: o.endTime,
+              CreatedAt: o.startTime,
+              UpdatedAt: o.startTime,
+              PackageId: `${o.pkgType === 1 ? 'yc' : 'ye'}1y${o.storageDays}d`,
+              OrderId: sign('order', d.deviceName).slice(0, 20),
+              ChannelId: 0,
+              CSUserId: (p.CSUserId as string) || '',
+            };
+            return { TotalCount: 1, Packages: [pkg].slice(p.Offset as number, (p.Offset as number) + (p.Limit as number)) };
           }
           case 'DescribeModelDefinition': {
             if (p.ProductId !== DEMO_PRODUCT_ID) throw new ApiError('ResourceNotFound.StudioProductNotExist', `产品不存在: ${p.ProductId}`);
