@@ -93,6 +93,21 @@ test('a wrong production secret surfaces as 502 IoTCloudError with Tencent\'s Au
   }
 });
 
+test('a platform that does not answer: 502 IoTCloudError after IOT_TIMEOUT_SEC, and the AppServer keeps serving', async () => {
+  const stack = await start({ IOT_API_URL: cloud.urls.iot, IOT_SECRET_ID: REAL.id, IOT_SECRET_KEY: REAL.key, IOT_PRODUCT_ID: 'LOCALCAM01', IOT_BINDINGS_FILE: bindingsFile, IOT_TIMEOUT_SEC: '1' });
+  try {
+    await fetch(`${cloud.urls.iot}/_admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"action":"DescribeCloudStorage","kind":"hang","times":100}' });
+    const r = await post(stack, 'oProdOwner0001', '/api/iot/vas/cloudstorage/describe', { deviceId: deviceNames[0] });
+    expect(r.status).toBe(502);
+    expect(r.json.error.code).toBe('IoTCloudError');
+    await fetch(`${cloud.urls.iot}/_admin/faults`, { method: 'DELETE' });
+    expect((await post(stack, 'oProdOwner0001', '/api/iot/vas/cloudstorage/describe', { deviceId: deviceNames[0] })).json.code).toBe(0);
+  } finally {
+    await fetch(`${cloud.urls.iot}/_admin/faults`, { method: 'DELETE' });
+    await stack.close();
+  }
+});
+
 test('configuration mistakes stop the AppServer at start: unknown flavour, malformed bindings file, IOT_API_URL with a path', async () => {
   const base = { IOT_SECRET_ID: REAL.id, IOT_SECRET_KEY: REAL.key };
   await expect(start({ ...base, IOT_FLAVOUR: 'iotcloud' })).rejects.toThrow(/IOT_FLAVOUR/);
@@ -100,4 +115,5 @@ test('configuration mistakes stop the AppServer at start: unknown flavour, malfo
   writeFileSync(bad, '{"oX":[{"deviceName":"a/b"}]}');
   await expect(start({ ...base, IOT_PRODUCT_ID: 'LOCALCAM01', IOT_BINDINGS_FILE: bad })).rejects.toThrow(/IOT_BINDINGS_FILE/);
   await expect(start({ ...base, IOT_API_URL: 'https://iotexplorer.tencentcloudapi.com/v3' })).rejects.toThrow(/IOT_API_URL/);
+  await expect(start({ ...base, IOT_TIMEOUT_SEC: '0' })).rejects.toThrow(/IOT_TIMEOUT_SEC/);
 });

@@ -8,7 +8,8 @@
  *
  * Env (README "IoT Video"): IOT_FLAVOUR (iotexplorer | iotvideo), IOT_API_URL (default https://<flavour>.tencentcloudapi.com,
  * or the local cloud), IOT_SECRET_ID / IOT_SECRET_KEY (default: the local dev credentials, refused in production),
- * IOT_REGION (ap-guangzhou), IOT_PRODUCT_ID (for IOT_BINDINGS_FILE entries without one), IOT_BINDINGS_FILE.
+ * IOT_REGION (ap-guangzhou), IOT_PRODUCT_ID (for IOT_BINDINGS_FILE entries without one), IOT_BINDINGS_FILE,
+ * IOT_TIMEOUT_SEC (10).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +37,8 @@ export function createIoTBackend(deps: AppDeps): IoTBackend | { unavailable: str
   if (flavour !== 'iotexplorer' && flavour !== 'iotvideo') throw new Error(`IOT_FLAVOUR=${env.IOT_FLAVOUR}: use iotexplorer (IoT Explorer 2019-04-23) or iotvideo (IoT Video 2021-11-25).`);
   if ((env.IOT_SECRET_ID && !env.IOT_SECRET_KEY) || (!env.IOT_SECRET_ID && env.IOT_SECRET_KEY)) throw new Error('Set both IOT_SECRET_ID and IOT_SECRET_KEY (or neither).');
   if (env.IOT_API_URL && !/^https?:\/\/[^/?#]+\/?$/.test(env.IOT_API_URL)) throw new Error(`IOT_API_URL must be a base URL such as https://${flavour}.tencentcloudapi.com (got ${env.IOT_API_URL}).`);
+  const timeoutSec = env.IOT_TIMEOUT_SEC ? Number(env.IOT_TIMEOUT_SEC) : 10;
+  if (!Number.isInteger(timeoutSec) || timeoutSec < 1 || timeoutSec > 60) throw new Error('IOT_TIMEOUT_SEC: whole seconds, 1..60.');
   if (env.IOT_PRODUCT_ID && !/^[A-Za-z0-9]{1,32}$/.test(env.IOT_PRODUCT_ID)) throw new Error('IOT_PRODUCT_ID: letters and digits, as the console shows it.');
   const localCloud = !env.IOT_API_URL && !env.IOT_SECRET_ID && deps.cloud ? deps.cloud : undefined;
   if (!env.IOT_API_URL && !env.IOT_SECRET_ID && !localCloud) return { unavailable: 'IoT Video is not configured on this AppServer: set IOT_SECRET_ID / IOT_SECRET_KEY (and IOT_FLAVOUR, IOT_PRODUCT_ID), or run with the local cloud.' };
@@ -56,6 +59,7 @@ export function createIoTBackend(deps: AppDeps): IoTBackend | { unavailable: str
     secretId: env.IOT_SECRET_ID || DEV_CREDENTIALS.tencent.secretId,
     secretKey: env.IOT_SECRET_KEY || DEV_CREDENTIALS.tencent.secretKey,
     region: env.IOT_REGION || 'ap-guangzhou',
+    timeoutSec,
     bindings,
     // Development: the local cloud makes four demo devices for a new user; the AppServer binds them in its table.
     provision: localCloud ? (openid) => provisionDemo(localCloud.iot, openid) : undefined,
