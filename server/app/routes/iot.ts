@@ -32,7 +32,8 @@ export const IOT_MAX_DATA_SIZE = 30000;
  */
 export function createIoTBackend(deps: AppDeps): IoTBackend | { unavailable: string } {
   const env = deps.env;
-  if (env.IOT_BACKEND && env.IOT_BACKEND !== 'tencent') throw new Error(`IOT_BACKEND=${env.IOT_BACKEND} is not supported (the one backend is Tencent Cloud's IoT API: "tencent").`);
+  // One backend now (Tencent Cloud's IoT API, local or real); "local" from older configurations means the same.
+  if (env.IOT_BACKEND && env.IOT_BACKEND !== 'tencent' && env.IOT_BACKEND !== 'local') throw new Error(`IOT_BACKEND=${env.IOT_BACKEND} is not supported (the one backend is Tencent Cloud's IoT API; leave IOT_BACKEND unset).`);
   const flavour = (env.IOT_FLAVOUR || 'iotexplorer') as IoTFlavour;
   if (flavour !== 'iotexplorer' && flavour !== 'iotvideo') throw new Error(`IOT_FLAVOUR=${env.IOT_FLAVOUR}: use iotexplorer (IoT Explorer 2019-04-23) or iotvideo (IoT Video 2021-11-25).`);
   if ((env.IOT_SECRET_ID && !env.IOT_SECRET_KEY) || (!env.IOT_SECRET_ID && env.IOT_SECRET_KEY)) throw new Error('Set both IOT_SECRET_ID and IOT_SECRET_KEY (or neither).');
