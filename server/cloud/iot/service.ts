@@ -244,7 +244,7 @@ export class IotCloudState {
     return { deviceId: d.deviceName, seed: d.seed, idPrefix: d.idPrefix, order: d.order, offlineSince: d.offlineSince };
   }
 
-  private toCloud(d: DeviceRecord, e: GenEvent): CloudEvent {
+  private toCloud(e: GenEvent): CloudEvent {
     const EventId = bitEventId(e.firstAlarmType) || 'custom_alarm';
     const types = otherTypeIds(e.alarmType, e.firstAlarmType);
     return {
@@ -273,7 +273,7 @@ export class IotCloudState {
     return gen
       .concat(inj)
       .filter((e) => !deleted.has(e.alarmId))
-      .map((e) => this.toCloud(d, e))
+      .map((e) => this.toCloud(e))
       .sort((a, b) => b.StartTime - a.StartTime || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
   }
 
@@ -339,7 +339,7 @@ export class IotCloudState {
     }
     this.state.injected[d.deviceName] = (this.state.injected[d.deviceName] || []).concat(out);
     this.save();
-    return out.map((e) => this.toCloud(d, e));
+    return out.map((e) => this.toCloud(e));
   }
 
   /** The IVVAS view of an event, as the AppServer names it (dev endpoints report "truth" in the app's terms). */
