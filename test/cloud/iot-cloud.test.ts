@@ -289,6 +289,16 @@ describe('cloud storage', () => {
     const after = await allEvents(bell, from, to);
     expect(after.events.length).toBe(events.length - 1);
     expect(after.totals[0]).toBeGreaterThan(after.events.length);
+    // StartTime/EndTime 0 resolve once: a Context keeps that window even when the clock moves between pages.
+    const p1 = await ex('DescribeCloudStorageEvents', { ...dev(cam), Size: 10 });
+    cloud.setClockOffset(5000);
+    try {
+      const p2 = await ex('DescribeCloudStorageEvents', { ...dev(cam), Size: 10, Context: p1.Context });
+      expect(p2.Events.length).toBeGreaterThan(0);
+      expect(p2.Events[0].StartTime).toBeLessThanOrEqual(p1.Events[p1.Events.length - 1].StartTime);
+    } finally {
+      cloud.setClockOffset(0);
+    }
     const last24 = await allEvents(cam, 0, 0);
     const explicit = await allEvents(cam, now() - 86400, now());
     expect(Math.abs(last24.events.length - explicit.events.length)).toBeLessThanOrEqual(2);

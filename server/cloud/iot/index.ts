@@ -251,26 +251,37 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
       }
 
       /** An opaque, signed, expiring cursor bound to its query. */
+      /** The cursor holds the query (as sent), the window it resolved to (StartTime/EndTime 0 are relative to the first call) and the last event. */
+      type Cursor = { q: string; f: number; t: number; s: number; k: string; x: number };
       const cursor = {
-        make(query: string, last: { s: number; k: string }): string {
-          const body = Buffer.from(JSON.stringify({ q: query, s: last.s, k: last.k, x: st.now() + 600 })).toString('base64url');
+        make(c: Omit<Cursor, 'x'>): string {
+          const body = Buffer.from(JSON.stringify({ ...c, x: st.now() + 600 })).toString('base64url');
           return `${body}.${sign('ctx', body)}`;
         },
-        read(ctxStr: string, query: string): { s: number; k: string } {
+        read(ctxStr: string, query: string): Cursor {
           const [body, mac] = ctxStr.split('.');
           if (!body || !mac || mac !== sign('ctx', body)) throw new ApiError('InvalidParameterValue', 'Context is not valid.');
-          const c = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { q: string; s: number; k: string; x: number };
+          const c = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Cursor;
           if (c.q !== query) throw new ApiError('InvalidParameterValue', 'Context belongs to another query (same filters are required).');
           if (c.x < st.now()) throw new ApiError('InvalidParameterValue', 'Context has expired; query again by time.');
-          return { s: c.s, k: c.k };
+          return c;
         },
       };
 
-      /** Events newest first, continued after `after` (StartTime, key), N of them with ceil(Size/2) <= N <= Size. */
-      function pageOf<T extends { StartTime: number; key: string }>(list: T[], p: Record<string, unknown>, query: string) {
-        let start = 0;
+      /** The query's window, and where a Context says to continue. */
+      function paging(p: Record<string, unknown>, query: string): { from: number; to: number; after?: { s: number; k: string } } {
         if (typeof p.Context === 'string' && p.Context !== '') {
-          const after = cursor.read(p.Context, query);
+          const c = cursor.read(p.Context, query);
+          return { from: c.f, to: c.t, after: { s: c.s, k: c.k } };
+        }
+        return window(p);
+      }
+
+      /** Events newest first, continued after `after` (StartTime, key), N of them with ceil(Size/2) <= N <= Size. */
+      function pageOf<T extends { StartTime: number; key: string }>(list: T[], p: Record<string, unknown>, query: string, w: { from: number; to: number; after?: { s: number; k: string } }) {
+        let start = 0;
+        const after = w.after;
+        if (after) {
           start = list.findIndex((e) => e.StartTime < after.s || (e.StartTime === after.s && e.key < after.k));
           if (start < 0) start = list.length;
         }
@@ -280,7 +291,7 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
         const page = list.slice(start, start + n);
         const rest = list.length - start - page.length;
         const last = page[page.length - 1];
-        return { page, Listover: rest <= 0, Context: rest > 0 && last ? cursor.make(query, { s: last.StartTime, k: last.key }) : '' };
+        return { page, Listover: rest <= 0, Context: rest > 0 && last ? cursor.make({ q: query, f: w.from, t: w.to, s: last.StartTime, k: last.key }) : '' };
       }
 
       function window(p: Record<string, unknown>): { from: number; to: number } {
@@ -311,11 +322,12 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
           }
           case 'DescribeCloudStorageEvents': {
             const d = device(p);
-            const { from, to } = window(p);
+            const query = JSON.stringify(['cse', d.deviceName, p.StartTime ?? 0, p.EndTime ?? 0, p.EventId || '', p.UserId || '', p.ChannelId ?? '']);
+            const w = paging(p, query);
+            const { from, to } = w;
             let list = st.visibleEvents(d, from, to);
             if (typeof p.EventId === 'string' && p.EventId) list = list.filter((e) => e.EventId === p.EventId);
-            const query = JSON.stringify(['cse', d.deviceName, from, to, p.EventId || '', p.UserId || '', p.ChannelId ?? '']);
-            const r = pageOf(list, p, query);
+            const r = pageOf(list, p, query, w);
             return {
               Events: r.page.map((e) => ({ StartTime: e.StartTime, EndTime: e.EndTime, Thumbnail: thumbnailKey(d, e), EventId: e.EventId, UploadStatus: e.UploadStatus, Data: e.Data })),
               Context: r.Context,
@@ -435,13 +447,13 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
           case 'DescribeDeviceEventHistory':
           case 'ListEventHistory': {
             const d = device(p);
-            const { from, to } = window(p);
+            const query = JSON.stringify(['evh', d.deviceName, p.StartTime ?? 0, p.EndTime ?? 0, p.EventId || '', p.Type || '']);
+            const w = paging(p, query);
             const types = new Map(MODEL.events.map((e) => [e.id, e.type]));
-            let list = st.visibleEvents(d, from, to).map((e) => ({ ...e, Type: types.get(e.EventId) || 'alert' }));
+            let list = st.visibleEvents(d, w.from, w.to).map((e) => ({ ...e, Type: types.get(e.EventId) || 'alert' }));
             if (p.Type) list = list.filter((e) => e.Type === p.Type);
             if (p.EventId) list = list.filter((e) => e.EventId === p.EventId);
-            const query = JSON.stringify(['evh', d.deviceName, from, to, p.EventId || '', p.Type || '']);
-            const r = pageOf(list, p, query);
+            const r = pageOf(list, p, query, w);
             return {
               Context: r.Context,
               Total: list.length,
