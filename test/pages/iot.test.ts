@@ -151,7 +151,7 @@ test('event detail plays the recording around the event from its m3u8', async ()
   await p.until(() => p.data().video === 'ready');
   const video = p.query('.video');
   expect(video).toBeTruthy();
-  expect(p.data().videoSrc).toMatch(/timeshift\.m3u8\?starttime=\d{14}/);
+  expect(p.data().videoSrc).toMatch(/timeshift\.m3u8\?starttime_epoch=\d{10}&endtime_epoch=\d{10}&t=\d+&sign=/);
   expect(p.data().types.length).toBeGreaterThan(0);
   expect(p.query('.times')).toBeTruthy();
   await p.dispatch('.video', 'ended');
