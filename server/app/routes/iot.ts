@@ -111,6 +111,7 @@ function checkJsonText(text: string): void {
 
 const bodies = {
   devices: z.object({}).strict(),
+  bind: z.object({ deviceId, productId: z.string().regex(/^[A-Za-z0-9]{1,32}$/).optional() }).strict(),
   describe: z.object({ deviceId, sourceId: z.number().int().min(0).max(255).optional() }).strict(),
   datelist: z.object({ deviceId, timezone: z.number().int().min(-43200).max(50400) }).strict(),
   range: z.object({ deviceId, startTime: time, endTime: time }).strict(),
@@ -198,6 +199,7 @@ const replies = {
     'one page of events',
   ),
   remove: ivReply(z.unknown(), 'the platform answer'),
+  bind: ivReply(z.null(), 'nothing (8002 no such device in the local cloud, 8022 already bound)'),
   model: ivReply(z.unknown(), 'the thing-model value or result JSON'),
   send: ivReply(z.object({ data: z.string().describe("the device's answer, base64 (empty without expectResponse)") }), 'the pass-through answer'),
 };
@@ -235,8 +237,8 @@ export default async function iotRoutes(app: FastifyInstance, deps: AppDeps): Pr
   // device provisioning (配网) does in a product. Not registered against Tencent Cloud.
   if (!('unavailable' in made) && made.bindDevice && !deps.env.IOT_API_URL && !deps.env.IOT_SECRET_ID && deps.cloud && deps.env.NODE_ENV !== 'production') {
     const bindDevice = made.bindDevice.bind(made);
-    app.post('/api/iot/devices/bind', async (req) => {
-      const b = parseBody(z.object({ deviceId, productId: z.string().regex(/^[A-Za-z0-9]{1,32}$/).optional() }).strict(), req.body);
+    app.post('/api/iot/devices/bind', { schema: { body: bodies.bind, response: { 200: replies.bind } } }, async (req) => {
+      const b = parseBody(bodies.bind, req.body);
       return answer(() => bindDevice(req.user.openid, b.deviceId, b.productId || 'LOCALCAM01'));
     });
   }
