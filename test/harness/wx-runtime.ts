@@ -30,6 +30,8 @@ import { WxStorage } from './storage';
 import { Callbacks, bytesOf, deliver, promisify, safeCall, toArrayBuffer } from './util';
 
 export type { FaultAction, FaultRule, NetApi, RequestLogEntry } from './net';
+export { createGate } from './gate';
+export type { Gate } from './gate';
 
 export interface WxRuntimeOptions {
   /** The sandbox folder (temp files, user files, storage.json). Default: a new temp folder, removed by close(). */
