@@ -15,12 +15,12 @@ export interface StackProcess {
   close(): Promise<void>;
 }
 
-export function startStackProcess(): Promise<StackProcess> {
+export function startStackProcess(opts: { env?: Record<string, string> } = {}): Promise<StackProcess> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'stack-child.ts')], {
       cwd: path.resolve(__dirname, '../..'),
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'test' },
+      env: { ...process.env, ...(opts.env || {}), NODE_ENV: 'test' },
     });
     let out = '';
     let err = '';

@@ -88,7 +88,8 @@ export interface WxRuntime {
     readonly tempDir: string;
     readonly userDir: string;
   };
-  media: { enqueue(files: MediaFile[]): void; readonly pending: number };
+  /** pending: batches queued; clear(): drop them (a test that failed before picking must not feed the next one). */
+  media: { enqueue(files: MediaFile[]): void; readonly pending: number; clear(): void };
   app: { hide(): void; show(options?: Record<string, unknown>): void; readonly hidden: boolean };
   setOpenid(openid: string): void;
   /** Added: the openid wx.login currently logs in as. */
@@ -383,6 +384,9 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
       },
       get pending() {
         return mediaQueue.length;
+      },
+      clear() {
+        mediaQueue.length = 0;
       },
     },
     app: {
