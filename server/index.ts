@@ -2,7 +2,7 @@
  * Programmatic start of the whole product on this machine: the local cloud + the AppServer.
  * Used by `npm start` (server/main.ts) and by the end-to-end and page tests.
  */
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startCloud, RunningCloud, CloudUrls } from './cloud';
@@ -13,7 +13,7 @@ export type { CloudUrls } from './cloud';
 export interface DevStackOptions {
   /** AppServer port (default 0 = ephemeral). With a fixed port the cloud takes port+1 … port+6. */
   port?: number;
-  /** Where the cloud and the AppServer keep their files (default: a new temp dir). */
+  /** Where the cloud and the AppServer keep their files (default: a new temp dir, removed by close()). */
   dataDir?: string;
   host?: string;
   /** Host to advertise in URLs (a LAN IP for phone preview). */
@@ -43,17 +43,25 @@ export interface DevStack {
 }
 
 export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStack> {
+  const ownDataDir = !opts.dataDir;
   const dataDir = opts.dataDir || mkdtempSync(path.join(os.tmpdir(), 'mp-media-kit-'));
   mkdirSync(dataDir, { recursive: true });
+  // a temp folder this call created goes away with the stack; a given DATA_DIR is the caller's and stays
+  const removeOwnDataDir = () => {
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
+  };
+  let cloud: RunningCloud | undefined;
+  let appToClose: { close(): Promise<unknown> } | undefined;
   const host = opts.host || '127.0.0.1';
   const publicHost = opts.publicHost || (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const env = opts.env || process.env;
-  const cloud =
-    opts.localCloud === false
-      ? undefined
-      : await startCloud({ dataDir: path.join(dataDir, 'cloud'), host, publicHost, basePort: opts.port ? opts.port + 1 : 0, quiet: opts.quiet, acceptForeignLoginCodes: opts.acceptForeignLoginCodes });
   try {
+    cloud =
+      opts.localCloud === false
+        ? undefined
+        : await startCloud({ dataDir: path.join(dataDir, 'cloud'), host, publicHost, basePort: opts.port ? opts.port + 1 : 0, quiet: opts.quiet, acceptForeignLoginCodes: opts.acceptForeignLoginCodes });
     const { app } = await buildAppServer({ env, cloud: cloud?.urls, dataDir: path.join(dataDir, 'app'), now: () => Date.now() });
+    appToClose = app;
     await app.listen({ host, port: opts.port || 0 });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
@@ -65,12 +73,18 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
       dataDir,
       runningCloud: cloud,
       async close() {
-        await app.close();
-        if (cloud) await cloud.close();
+        try {
+          await app.close();
+          if (cloud) await cloud.close();
+        } finally {
+          removeOwnDataDir();
+        }
       },
     };
   } catch (e) {
+    if (appToClose) await appToClose.close().catch(() => undefined);
     if (cloud) await cloud.close();
+    removeOwnDataDir();
     throw e;
   }
 }

@@ -3,6 +3,9 @@
  * (UploadAuth mode by default, STS mode as a switch), per-file state / progress / speed / ETA / result, and
  * stop / resume / cancel / delete. The page only forwards `onChange` patches to setData.
  *
+ * The uploader is built by load() from GET /api/vod/config: `userId` (the Aliyun account id VODUpload requires),
+ * `region`, and with the local cloud the VOD endpoint. Nothing account-specific is hard-coded in the mini-program.
+ *
  * Progress patches are small and path-based (`items[2].percent` …) and throttled to at most 4 per second per file.
  */
 import { AppClient, PlatformAdapter, VODUpload, VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from 'mp-media-sdk';
@@ -88,24 +91,83 @@ export function defaultTitle(kind: 'video' | 'image', d: Date = new Date()): str
   return `${kind === 'image' ? '图片' : '视频'} ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+/** What GET /api/vod/config answers (the fields the page uses). */
+export interface VodClientConfig {
+  /** The Aliyun account id: VODUpload's `userId`. */
+  userId: string;
+  region?: string;
+  /** Set when the AppServer runs against the local cloud: where the SDK calls VOD in STS mode. */
+  vodEndpoint?: string;
+  localCloud?: boolean;
+  sts?: boolean;
+}
+
 export class UploadViewModel {
   readonly state: UploadViewState = { mode: 'auth', items: [], running: false, message: '' };
-  readonly uploader: VODUpload;
   private readonly o: UploadViewModelOptions;
   private readonly interval: number;
   /** Per file url: last progress patch time, and a pending trailing patch. */
   private readonly throttle = new Map<string, { last: number; timer?: unknown }>();
   private destroyed = false;
-  private configP: Promise<void> | undefined;
+  private up: VODUpload | undefined;
+  private loadP: Promise<boolean> | undefined;
+  /** The AppServer's VOD settings, once load() succeeded. */
+  config: VodClientConfig | undefined;
 
   constructor(o: UploadViewModelOptions) {
     this.o = o;
     this.interval = o.progressIntervalMs === undefined ? 250 : o.progressIntervalMs;
-    this.uploader = new VODUpload({
-      userId: 'mp-media-kit-demo',
-      adapter: o.adapter,
-      region: 'cn-shanghai',
-      ...(o.uploader || {}),
+  }
+
+  /** The queue (after load()): VODUpload with the account id and region the AppServer reports. */
+  get uploader(): VODUpload {
+    if (!this.up) throw new Error('UploadViewModel: call load() first (the uploader needs userId from GET /api/vod/config).');
+    return this.up;
+  }
+
+  get loaded(): boolean {
+    return !!this.up;
+  }
+
+  /**
+   * Reads GET /api/vod/config (userId = the Aliyun account id, region, the local cloud's VOD endpoint) and builds the
+   * uploader from it. Resolves false (with the reason in `message`) when the AppServer cannot be read or reports no
+   * account id; a later call (the next choose) tries again.
+   */
+  load(): Promise<boolean> {
+    if (this.up) return Promise.resolve(true);
+    if (!this.loadP) {
+      this.emit({ message: (this.state.message = '正在读取上传配置…') });
+      this.loadP = this.o.appClient.call<VodClientConfig>('GET', '/api/vod/config').then(
+        (c) => {
+          try {
+            this.up = this.createUploader(c);
+            this.config = c;
+            this.emit({ message: (this.state.message = '') });
+            return true;
+          } catch (e) {
+            this.loadP = undefined;
+            this.emit({ message: (this.state.message = `上传配置无效：${(e as Error).message}（AppServer 的 ALIYUN_USER_ID）`) });
+            return false;
+          }
+        },
+        (e) => {
+          this.loadP = undefined;
+          this.emit({ message: (this.state.message = `无法读取上传配置：${(e as Error).message || String(e)}`) });
+          return false;
+        },
+      );
+    }
+    return this.loadP;
+  }
+
+  private createUploader(c: VodClientConfig): VODUpload {
+    return new VODUpload({
+      userId: c.userId,
+      adapter: this.o.adapter,
+      region: c.region || 'cn-shanghai',
+      ...(c.vodEndpoint ? { vodEndpoint: c.vodEndpoint } : {}),
+      ...(this.o.uploader || {}),
       getUploadAuth: (info) => this.getUploadAuth(info),
       addFileSuccess: () => this.pushList(),
       onUploadstarted: (info) => this.patchItem(info),
@@ -121,7 +183,7 @@ export class UploadViewModel {
   /** UploadAuth mode: /api/vod/upload-video (refresh when videoId is known) or /upload-image; STS mode: /api/vod/sts. */
   private getUploadAuth(info: VODUploadInfo): Promise<VODUploadAuthResult> {
     const app = this.o.appClient;
-    if (this.state.mode === 'sts') return this.vodConfig().then(() => app.call<VODUploadAuthResult>('POST', '/api/vod/sts', {}));
+    if (this.state.mode === 'sts') return app.call<VODUploadAuthResult>('POST', '/api/vod/sts', {});
     if (info.isImage) {
       const ext = (/\.([a-z0-9]+)$/i.exec(info.file.name) || [])[1];
       return app.call<VODUploadAuthResult>('POST', '/api/vod/upload-image', { imageType: 'default', imageExt: ext ? ext.toLowerCase() : undefined, title: this.title(info) });
@@ -136,22 +198,6 @@ export class UploadViewModel {
     return typeof t === 'string' && t ? t : defaultTitle(info.isImage ? 'image' : 'video');
   }
 
-  /** STS mode: the SDK calls VOD itself; with the local cloud the AppServer tells where VOD is. */
-  private vodConfig(): Promise<void> {
-    if (!this.configP) {
-      this.configP = this.o.appClient.call<{ region?: string; vodEndpoint?: string }>('GET', '/api/vod/config').then(
-        (c) => {
-          if (c.vodEndpoint) this.uploader.options.vodEndpoint = c.vodEndpoint;
-        },
-        (e) => {
-          this.configP = undefined;
-          throw e;
-        },
-      );
-    }
-    return this.configP;
-  }
-
   setMode(mode: UploadMode): void {
     if (mode !== 'auth' && mode !== 'sts') return;
     this.state.mode = mode;
@@ -161,6 +207,7 @@ export class UploadViewModel {
   /** Open the picker and queue what the user chose, then start. */
   async choose(kind: 'video' | 'image'): Promise<number> {
     if (!this.o.chooseMedia) throw new Error('No chooseMedia function was given to the view-model.');
+    if (!(await this.load())) return 0;
     let files: ChosenMedia[];
     try {
       files = await this.o.chooseMedia(kind);
@@ -175,6 +222,7 @@ export class UploadViewModel {
 
   /** Queue chosen files (duplicates are skipped) and start the queue. */
   addFiles(files: ChosenMedia[]): number {
+    if (!this.up) throw new Error('UploadViewModel: call load() before addFiles().');
     let added = 0;
     for (const f of files) {
       // no `name`: the SDK shows / sends the temp file's name (right extension) as FileName but keeps it out of the
@@ -203,7 +251,8 @@ export class UploadViewModel {
 
   /** Pause the file uploading now (its finished parts are kept). */
   stop(index: number): void {
-    const info = this.uploader.listFiles()[index];
+    if (!this.up) return;
+    const info = this.up.listFiles()[index];
     if (!info || info.state !== 'Uploading') return;
     this.uploader.stopUpload();
     this.state.running = false;
@@ -212,7 +261,8 @@ export class UploadViewModel {
 
   /** Continue a paused / canceled / failed file. */
   resume(index: number): void {
-    const info = this.uploader.listFiles()[index];
+    if (!this.up) return;
+    const info = this.up.listFiles()[index];
     if (!info) return;
     if (info.state === 'Canceled' || info.state === 'Failure' || info.state === 'Stoped') {
       if (info.state === 'Canceled' || info.state === 'Failure') this.uploader.resumeFile(index);
@@ -222,17 +272,18 @@ export class UploadViewModel {
   }
 
   cancel(index: number): void {
-    const info = this.uploader.listFiles()[index];
+    if (!this.up) return;
+    const info = this.up.listFiles()[index];
     if (info && this.uploader.cancelFile(index)) this.patchItem(info);
   }
 
   remove(index: number): void {
-    if (this.uploader.deleteFile(index)) this.pushList();
+    if (this.up && this.up.deleteFile(index)) this.pushList();
   }
 
   destroy(): void {
     this.destroyed = true;
-    this.uploader.stopUpload();
+    if (this.up) this.up.stopUpload();
     this.throttle.forEach((t) => t.timer !== undefined && this.o.adapter.clearTimeout(t.timer));
     this.throttle.clear();
   }

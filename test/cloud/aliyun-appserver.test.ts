@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import OSS from 'ali-oss';
 import { startDevStack, DevStack } from '../../server';
 import { buildAppServer } from '../../server/app';
@@ -154,6 +154,7 @@ describe('/api/vod/* configuration', () => {
       expect([s.status, s.json.error.code]).toEqual([503, 'StsNotConfigured']);
     } finally {
       await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
@@ -171,5 +172,6 @@ describe('/api/vod/* configuration', () => {
     }
     await expect(buildAppServer({ env: { ALIYUN_ACCESS_KEY_ID: 'x' }, cloud: stack.cloud, dataDir, now: () => Date.now() })).rejects.toThrow(/ALIYUN_ACCESS_KEY_SECRET/);
     await expect(buildAppServer({ env: { ALIYUN_REGION: 'Shanghai' }, cloud: stack.cloud, dataDir, now: () => Date.now() })).rejects.toThrow(/ALIYUN_REGION/);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 });

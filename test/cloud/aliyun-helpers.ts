@@ -6,7 +6,7 @@
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import RPCClient = require('@alicloud/pop-core');
@@ -29,13 +29,26 @@ export interface AliyunCloud {
   sts: string;
   bucket: string;
   dataDir: string;
+  /** Stops the cloud and removes its temp data folder (and the `-restart` sibling a persistence test makes). */
+  close(): Promise<void>;
 }
 
 export async function startAliyunCloud(): Promise<AliyunCloud> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'aliyun-cloud-'));
   const cloud = await startCloud({ dataDir, providers: [aliyunOssProvider(), aliyunVodProvider(), aliyunStsProvider()], quiet: true });
   const info = (await (await fetch(`${cloud.urls.oss}/_admin/info`)).json()) as { vodBucket: string };
-  return { cloud, oss: cloud.urls.oss, vod: cloud.urls.vod, sts: cloud.urls.sts, bucket: info.vodBucket, dataDir };
+  return {
+    cloud,
+    oss: cloud.urls.oss,
+    vod: cloud.urls.vod,
+    sts: cloud.urls.sts,
+    bucket: info.vodBucket,
+    dataDir,
+    async close() {
+      await cloud.close();
+      for (const d of [dataDir, `${dataDir}-restart`]) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+    },
+  };
 }
 
 export async function admin(base: string, method: string, p: string, body?: unknown): Promise<any> {

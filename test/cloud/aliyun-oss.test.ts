@@ -12,7 +12,7 @@ let c: AliyunCloud;
 beforeAll(async () => {
   c = await startAliyunCloud();
 });
-afterAll(() => c.cloud.close());
+afterAll(() => c.close());
 afterEach(async () => {
   c.cloud.setClockOffset(0);
   await admin(c.oss, 'DELETE', '/_admin/faults');

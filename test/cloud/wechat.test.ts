@@ -4,20 +4,24 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { startCloud, RunningCloud, devEndpointDenied, isLoopback } from '../../server/cloud';
 import { wechatProvider, localDeveloperOpenid } from '../../server/cloud/wechat';
 import { DEV_CREDENTIALS } from '../../server/dev-credentials';
 
 let cloud: RunningCloud;
+let cloudDir = '';
 let base: string;
 const { appId, secret } = DEV_CREDENTIALS.wechat;
 
 beforeAll(async () => {
-  cloud = await startCloud({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'wx-cloud-')), providers: [wechatProvider()], quiet: true });
+  cloud = await startCloud({ dataDir: (cloudDir = mkdtempSync(path.join(os.tmpdir(), 'wx-cloud-'))), providers: [wechatProvider()], quiet: true });
   base = cloud.urls.wechat;
 });
-afterAll(() => cloud.close());
+afterAll(async () => {
+  await cloud.close();
+  rmSync(cloudDir, { recursive: true, force: true });
+});
 afterEach(() => cloud.setClockOffset(0));
 
 async function mint(body: unknown = {}): Promise<{ status: number; json: any }> {
@@ -99,10 +103,14 @@ describe('WeChat emulator: POST /wx/dev/code', () => {
 
 describe('WeChat emulator: codes from a real WeChat client (DevTools / phone preview)', () => {
   let dev: RunningCloud;
+  let devDir = '';
   beforeAll(async () => {
-    dev = await startCloud({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'wx-dev-')), providers: [wechatProvider({ acceptForeignCodes: true })], quiet: true });
+    dev = await startCloud({ dataDir: (devDir = mkdtempSync(path.join(os.tmpdir(), 'wx-dev-'))), providers: [wechatProvider({ acceptForeignCodes: true })], quiet: true });
   });
-  afterAll(() => dev.close());
+  afterAll(async () => {
+    await dev.close();
+    rmSync(devDir, { recursive: true, force: true });
+  });
   const exchange = async (code: string) => JSON.parse(await (await fetch(`${dev.urls.wechat}/sns/jscode2session?${new URLSearchParams({ appid: appId, secret, js_code: code })}`)).text());
 
   it('accepts a code it never minted, as one stable local developer user, once', async () => {

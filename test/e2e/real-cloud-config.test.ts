@@ -3,9 +3,6 @@
  * AppServer starts (it makes no outbound call at start), authenticates, and answers a provider that is not configured
  * with 503 and a clear code instead of refusing to start.
  */
-import os from 'node:os';
-import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
 import { startDevStack, DevStack } from '../../server';
 import { signToken } from '../../server/app/token';
 
@@ -18,7 +15,7 @@ const base = {
 };
 
 async function start(env: Record<string, string>): Promise<DevStack> {
-  return startDevStack({ localCloud: false, quiet: true, dataDir: mkdtempSync(path.join(os.tmpdir(), 'realcfg-')), env });
+  return startDevStack({ localCloud: false, quiet: true, env }); // its own temp data dir, removed by close()
 }
 
 function bearer(): Record<string, string> {

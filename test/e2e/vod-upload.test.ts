@@ -11,7 +11,7 @@ import OSS from 'ali-oss';
 import { AppClient, createWxAdapter, VODUpload } from 'mp-media-sdk';
 import type { PlatformAdapter, VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from 'mp-media-sdk';
 import { startDevStack, DevStack } from '../../server';
-import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
+import { createGate, createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import type { FaultRule, RequestLogEntry } from '../harness/wx-runtime';
 import { CHECKPOINT_STORAGE_KEY } from '../../sdk/src/vod-upload/checkpoint';
 import { crc64 } from '../../sdk/src/aliyun/crc64';
@@ -143,6 +143,19 @@ async function until(cond: () => boolean, what = 'condition', timeoutMs = 20000)
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * "It stays stopped" as a fact, not a quiet period: once the runtime is idle (no task in flight or queued, no app
+ * timer, no delivery pending; the SDK's adapter uses the runtime's timers), nothing can start without an outside
+ * event. Waits for idle, lets a macrotask turn pass, and checks that it is still idle and no task was added.
+ */
+async function expectStaysIdle(rt: WxRuntime, what: string): Promise<void> {
+  await until(() => rt.idle(), what);
+  const tasks = rt.requests.length;
+  await new Promise<void>((r) => setImmediate(r));
+  expect(rt.idle()).toBe(true);
+  expect(rt.requests.length).toBe(tasks);
 }
 
 function partNumberOf(url: string): number {
@@ -310,7 +323,10 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
       onUploadProgress: (info) => {
         if (armed && okParts() >= 4) {
           armed = false;
-          expiring = admin(stack.cloud!.oss, 'POST', '/_admin/credentials/expire', { mediaId: info.videoId });
+          // parts that reach the gate from now on wait until the expiry has landed: the rest of the upload cannot
+          // finish before it, however fast the machine
+          parts.close();
+          expiring = admin(stack.cloud!.oss, 'POST', '/_admin/credentials/expire', { mediaId: info.videoId }).finally(() => parts.open());
         }
       },
       onUploadTokenExpired: (info) => {
@@ -318,8 +334,9 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
       },
     });
     app = a;
-    // slow every part a little so the expiry lands while parts are in flight
-    rt.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'delay', ms: 15 } });
+    const parts = createGate('parts');
+    parts.open();
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'hold', gate: parts } });
     const p = rt.files.writeTempSized('expiry.mp4', size, 9);
     up.addFile({ url: p });
     up.startUpload();
@@ -362,12 +379,15 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
       onUploadProgress: (info) => {
         if (armed && partRequests(rt, info).filter((r) => r.status === 200).length >= 3) {
           armed = false;
-          expiring = admin(stack.cloud!.oss, 'POST', '/_admin/credentials/expire', { mediaId: info.videoId });
+          parts.close(); // later parts wait for the expiry to land (see the test above)
+          expiring = admin(stack.cloud!.oss, 'POST', '/_admin/credentials/expire', { mediaId: info.videoId }).finally(() => parts.open());
         }
       },
     });
     app = a;
-    rt.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'delay', ms: 15 } });
+    const parts = createGate('parts');
+    parts.open();
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'hold', gate: parts } });
     const p = rt.files.writeTempSized('sts-expiry.mp4', 12 * partSize, 12);
     up.addFile({ url: p });
     up.startUpload();
@@ -391,19 +411,22 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     let app!: AppClient;
     const { up, run, app: a } = uploader(rt, { partSize, parallel: 2, retryCount: 0, getUploadAuth: authFromAppServer(() => app) });
     app = a;
-    rt.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'delay', ms: 60 } });
+    // two parts go through, the others wait at the gate: they are in flight when the app hides
+    const parts = createGate('parts');
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'hold', gate: parts } });
     const p = rt.files.writeTempSized('background.mp4', 8 * partSize, 13);
     up.addFile({ url: p });
     up.startUpload();
+    parts.release(2);
     await until(() => partRequests(rt, up.listFiles()[0]).filter((r) => r.status === 200).length >= 2, '2 confirmed parts');
+    await parts.waiting(1);
     rt.app.hide();
     // after the grace period every task in flight has been interrupted and nothing runs
     await until(() => rt.requests.some((r) => /interrupted/.test(String(r.error))) && rt.inflight().active + rt.inflight().queued === 0);
-    const tasksWhileHidden = rt.requests.length;
-    await new Promise((r) => setTimeout(r, 300));
-    // waiting for onAppShow, not retrying in a loop: no network task at all was started while hidden
-    expect(rt.requests.length).toBe(tasksWhileHidden);
+    // waiting for onAppShow, not retrying in a loop: idle (no task, no retry timer) and no network task started while hidden
+    await expectStaysIdle(rt, 'the uploader to wait for onAppShow');
     expect(up.listFiles()[0].state).toBe('Uploading');
+    parts.open();
     rt.app.show();
     await run.done;
     expect(run.failures()).toEqual([]);
@@ -415,33 +438,33 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
     const rt = runtime();
     const partSize = 100 * KB;
     let app!: AppClient;
-    let cancelWatch = false;
-    let watcher: ReturnType<typeof setInterval> | undefined;
     const { up, run, app: a } = uploader(rt, {
       partSize,
       parallel: 2,
       getUploadAuth: authFromAppServer(() => app),
       onUploadstarted: (info) => {
-        if (info.file.name !== 'cancelme.mp4' || !cancelWatch) return;
-        watcher = setInterval(() => {
-          if (okParts(1) >= 2) {
-            clearInterval(watcher);
-            up.cancelFile(1);
-          }
-        }, 5);
+        // cancelme.mp4: two of its parts may go, the others wait at the gate until the test cancels it
+        if (info.file.name === 'cancelme.mp4') {
+          parts.close();
+          parts.release(2);
+        }
       },
     });
     app = a;
-    rt.faults.add({ match: { method: 'PUT', url: /\?partNumber=/ }, times: Infinity, action: { type: 'delay', ms: 40 } });
+    const parts = createGate('parts');
+    rt.faults.add({ match: { method: 'PUT', url: /\?partNumber=/ }, times: Infinity, action: { type: 'hold', gate: parts } });
     const p = rt.files.writeTempSized('stopme.mp4', 12 * partSize, 4);
     const c = rt.files.writeTempSized('cancelme.mp4', 12 * partSize, 5);
     up.addFile({ url: p });
     up.addFile({ url: c });
     const okParts = (i: number) => partRequests(rt, up.listFiles()[i]).filter((r) => r.status === 200).length;
-    try {
+    {
       up.startUpload();
-      // stop with 3 parts confirmed and at least one part in the air (held by the delay)
-      await until(() => okParts(0) >= 3 && partRequests(rt, up.listFiles()[0]).some((r) => r.endedAt === undefined), 'stopme.mp4 with 3 parts done and one in flight');
+      // stop with 3 parts confirmed and the next ones in the air (held at the gate)
+      parts.release(3);
+      await until(() => okParts(0) >= 3, 'stopme.mp4 with 3 parts done');
+      await parts.waiting(1);
+      expect(partRequests(rt, up.listFiles()[0]).some((r) => r.endedAt === undefined)).toBe(true);
       const inFlightAtStop = new Map(rt.requests.map((r) => [r.id, r.endedAt === undefined]));
       up.stopUpload();
       expect(up.listFiles()[0].state).toBe('Stoped');
@@ -450,14 +473,17 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
       const aborted = rt.requests.filter((r) => inFlightAtStop.get(r.id));
       expect(aborted.length).toBeGreaterThan(0);
       for (const r of aborted) expect(r.error).toBe('request:fail abort');
-      // ... and nothing new starts: a quiet period (an absence cannot be polled for), then no task beyond those
-      await new Promise((r) => setTimeout(r, 300));
+      // ... and nothing new starts: the app is idle (no task, no timer) and stays so
+      await expectStaysIdle(rt, 'the stopped uploader to be idle');
       expect(rt.requests.filter((r) => !inFlightAtStop.has(r.id)).map((r) => `${r.method} ${r.url}`)).toEqual([]); // really stopped
       const doneBeforeStop = new Set(partRequests(rt, up.listFiles()[0]).filter((r) => r.status === 200).map((r) => partNumberOf(r.url)));
 
-      // cancel the second file while it uploads
-      cancelWatch = true;
+      // start again: stopme.mp4 goes through; cancel cancelme.mp4 while its parts are held
+      parts.open();
       expect(up.startUpload()).toBe(true);
+      await until(() => okParts(1) >= 2, 'cancelme.mp4 with 2 parts done');
+      await parts.waiting(1);
+      up.cancelFile(1);
       await run.done;
       const [stopped, canceled] = up.listFiles();
       expect(stopped.state).toBe('Success');
@@ -474,8 +500,6 @@ describe('VODUpload end to end (wx runtime → local cloud)', () => {
       expect(abortsOf()).toEqual([expect.objectContaining({ status: 204 })]);
       const uploads = await admin<{ uploads: Array<{ key: string }> }>(stack.cloud!.oss, 'GET', '/_admin/uploads');
       expect(uploads.uploads.filter((u) => u.key === canceled.object)).toEqual([]);
-    } finally {
-      if (watcher) clearInterval(watcher);
     }
   });
 

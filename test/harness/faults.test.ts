@@ -1,11 +1,11 @@
 /**
  * Host mapping (production URLs onto local servers, Host header kept) and fault injection (TCP reset, local
- * status, delay, cut after N bytes) in the Node wx runtime, against a real local HTTP server.
+ * status, delay, hold at a test-controlled gate, cut after N bytes) in the Node wx runtime, against a real local HTTP server.
  */
 import { Buffer } from 'node:buffer';
 import * as nodeFs from 'node:fs';
 import { createWxAdapter } from '../../sdk/src/platform/wx';
-import { createWxRuntime, WxRuntime } from './wx-runtime';
+import { createGate, createWxRuntime, WxRuntime } from './wx-runtime';
 import { startTestServer, TestServer, wxCall } from './test-server';
 
 let server: TestServer;
@@ -171,6 +171,54 @@ describe('fault: delay', () => {
     const plain = await wxCall(rt.wx.request, { url: `${server.url}/slow` }).result; // times: 2 used up
     expect(plain.ok).toBe(true);
     expect(rt.requests[rt.requests.length - 1].fault).toBeUndefined();
+  });
+});
+
+describe('fault: hold (a gate the test controls)', () => {
+  test('the task waits at the gate without contacting the server until released; release(n) lets the oldest through; open() lets all through', async () => {
+    const gate = createGate('h');
+    rt.faults.add({ match: { url: /\/held\// }, times: Infinity, action: { type: 'hold', gate } });
+    const before = server.seen.length;
+    const order: string[] = [];
+    const calls = ['a', 'b', 'c'].map((n) => wxCall(rt.wx.request, { url: `${server.url}/held/${n}` }).result.then((r) => (order.push(n), r)));
+    await gate.waiting(3);
+    expect(server.seen.length).toBe(before); // nothing reached the server while held
+    expect(rt.inflight().active).toBe(3);
+    gate.release(1);
+    expect((await calls[0]).res.data).toMatchObject({ url: '/held/a' });
+    expect(gate.held).toBe(2);
+    gate.open();
+    await Promise.all(calls);
+    expect(order[0]).toBe('a'); // b and c were let through together: their order is the network's
+    expect([...order].sort()).toEqual(['a', 'b', 'c']);
+    expect(gate).toMatchObject({ arrived: 3, passedCount: 3, held: 0 });
+    expect(rt.requests[rt.requests.length - 1].fault).toBe('hold:h');
+    // an open gate lets later arrivals through at once
+    expect((await wxCall(rt.wx.request, { url: `${server.url}/held/d` }).result).ok).toBe(true);
+  });
+
+  test('a held task that is aborted fails "abort" and never connects; release credits carry over to the next arrival', async () => {
+    const gate = createGate();
+    rt.faults.add({ match: { url: /\/gated$/ }, times: Infinity, action: { type: 'hold', gate } });
+    const before = server.seen.length;
+    const { task, result } = wxCall(rt.wx.request, { url: `${server.url}/gated` });
+    await gate.waiting(1);
+    task.abort();
+    const r = await result;
+    expect(r.res.errMsg).toBe('request:fail abort');
+    expect(gate.held).toBe(0);
+    expect(server.seen.length).toBe(before);
+    gate.release(1); // nobody waits: the next arrival passes at once
+    expect((await wxCall(rt.wx.request, { url: `${server.url}/gated` }).result).ok).toBe(true);
+    expect(() => rt.faults.add({ action: { type: 'hold' } as never })).toThrow(/invalid action/);
+  });
+
+  test('the time held counts toward the task timeout', async () => {
+    const gate = createGate();
+    rt.faults.add({ match: { url: /\/never$/ }, action: { type: 'hold', gate } });
+    const r = await wxCall(rt.wx.request, { url: `${server.url}/never`, timeout: 50 }).result;
+    expect(r.res.errMsg).toBe('request:fail timeout');
+    expect(gate.held).toBe(0);
   });
 });
 

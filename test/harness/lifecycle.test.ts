@@ -63,9 +63,9 @@ describe('concurrency: at most 10 request + uploadFile + downloadFile tasks in f
     calls.push(wxCall(rt.wx.downloadFile, { url: `${server.url}/hold?id=c9` }));
     calls.push(wxCall(rt.wx.request, { url: `${server.url}/hold?id=c10` }));
     await server.waitFor(base + 10);
-    await new Promise((r) => setTimeout(r, 50)); // give an (incorrect) 11th connection the chance to show up
-    expect(server.seen.length).toBe(base + 10);
+    // the 11th is in the runtime's queue, so it was never dispatched (a task opens a connection only when dispatched)
     expect(rt.inflight()).toEqual({ active: 10, queued: 1 });
+    expect(server.seen.length).toBe(base + 10);
     expect(server.seen.slice(base).map((s) => s.url)).not.toContain('/hold?id=c10');
     release('c3');
     await server.waitFor(base + 11);
@@ -315,7 +315,8 @@ describe('system info, install and close', () => {
 describe('kill(): the app is killed — nothing reaches it any more', () => {
   test('no success / fail / complete / progress / header callbacks (in flight, queued, delayed, already scheduled, or called later), no timers, no onAppHide / onAppShow; sockets destroyed; storage and file writes after the kill are not persisted', async () => {
     const sandboxDir = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'wx-kill-'));
-    const rt = createWxRuntime({ sandboxDir, maxConcurrent: 3, backgroundInterruptMs: 20 });
+    const LATEST_APP_TIMER_MS = 20; // backgroundInterruptMs below; the app timers in this test are 5 ms and 0 ms
+    const rt = createWxRuntime({ sandboxDir, maxConcurrent: 3, backgroundInterruptMs: LATEST_APP_TIMER_MS });
     const calls: string[] = [];
     const cb = (name: string) => ({
       success: () => calls.push(`${name}:success`),
@@ -360,7 +361,9 @@ describe('kill(): the app is killed — nothing reaches it any more', () => {
       rt.app.hide();
       rt.app.show();
       await killing;
-      await new Promise((r) => setTimeout(r, 150));
+      // Node runs timers in due order: once a timer due after every app timer (5 ms, 0 ms), the scheduled deliveries
+      // (0 ms) and the interrupt grace period (20 ms) has fired, each of them has had its chance to call back
+      await new Promise<void>((r) => setTimeout(r, LATEST_APP_TIMER_MS + 1));
       expect(calls.slice(atKill)).toEqual([]);
       expect(rt.app.hidden).toBe(false);
       // the server saw no new request, and the held connections were destroyed

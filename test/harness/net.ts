@@ -12,6 +12,7 @@ import path from 'node:path';
 import { URL } from 'node:url';
 import type { Socket } from 'node:net';
 import { CutPlan, startFaultProxy } from './fault-proxy';
+import type { Gate } from './gate';
 import type { Sandbox } from './sandbox';
 import { FsFail } from './sandbox';
 import { Callbacks, Timer, bytesOf, deliver, isArrayBuffer, randomId, safeCall, toArrayBuffer } from './util';
@@ -30,6 +31,11 @@ export type FaultAction =
   | { type: 'status'; status: number; body?: string; headers?: Record<string, string> }
   /** Hold the task this many ms before connecting (counts toward its timeout). */
   | { type: 'delay'; ms: number }
+  /**
+   * Hold the task before connecting until the test lets it through the gate (test/harness/gate.ts); the time held
+   * counts toward the task's timeout, and an abort while held ends the task without contacting the server.
+   */
+  | { type: 'hold'; gate: Gate }
   /** request/uploadFile: reset after N request-body bytes reached the server; downloadFile: after N response-body bytes. */
   | { type: 'cutAfter'; bytes: number }
   /**
@@ -176,6 +182,7 @@ export class FaultRegistry {
       (a.type === 'reset' && (a.when === undefined || a.when === 'request' || a.when === 'response')) ||
       (a.type === 'status' && Number.isInteger(a.status) && a.status >= 100 && a.status <= 999) ||
       (a.type === 'delay' && typeof a.ms === 'number' && a.ms >= 0) ||
+      (a.type === 'hold' && !!a.gate && typeof a.gate.enter === 'function') ||
       (a.type === 'cutAfter' && Number.isInteger(a.bytes) && a.bytes >= 0) ||
       (a.type === 'fail' && typeof a.reason === 'string' && a.reason.length > 0);
     if (!ok) throw new Error(`faults.add: invalid action ${JSON.stringify(a)}`);
@@ -222,6 +229,8 @@ function describeFault(a: FaultAction): string {
       return `status:${a.status}`;
     case 'delay':
       return `delay:${a.ms}`;
+    case 'hold':
+      return `hold:${a.gate.name}`;
     case 'cutAfter':
       return `cutAfter:${a.bytes}`;
     case 'fail':
@@ -528,6 +537,12 @@ export class Net {
     if (fault) entry.fault = describeFault(fault);
     if (fault && fault.type === 'delay') {
       await task.sleep(fault.ms);
+      if (!task.active) return;
+    }
+    if (fault && fault.type === 'hold') {
+      const pass = fault.gate.enter();
+      task.onCleanup(() => pass.leave());
+      await pass.passed;
       if (!task.active) return;
     }
     if (fault && fault.type === 'fail') return task.fail(fault.reason);

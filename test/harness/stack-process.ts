@@ -4,6 +4,7 @@
  * until its stdin closes.
  */
 import { spawn, ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { CloudUrls } from '../../server/cloud/context';
 
@@ -15,12 +16,12 @@ export interface StackProcess {
   close(): Promise<void>;
 }
 
-export function startStackProcess(): Promise<StackProcess> {
+export function startStackProcess(opts: { env?: Record<string, string> } = {}): Promise<StackProcess> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'stack-child.ts')], {
       cwd: path.resolve(__dirname, '../..'),
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'test' },
+      env: { ...process.env, ...(opts.env || {}), NODE_ENV: 'test' },
     });
     let out = '';
     let err = '';
@@ -40,12 +41,15 @@ export function startStackProcess(): Promise<StackProcess> {
       resolve({
         ...info,
         async close() {
-          if (child.exitCode === null) {
+          if (child.exitCode === null && child.signalCode === null) {
             child.stdin!.end();
-            const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+            // a cap against a hung child, not a wait for an effect: a healthy child exits as soon as its servers closed
+            const t = setTimeout(() => child.kill('SIGKILL'), 15000);
             await exited;
             clearTimeout(t);
           }
+          // the child removes its own temp data folder on close; a killed child cannot, so make sure here
+          rmSync(info.dataDir, { recursive: true, force: true, maxRetries: 3 });
         },
       });
     });

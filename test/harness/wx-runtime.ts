@@ -30,6 +30,8 @@ import { WxStorage } from './storage';
 import { Callbacks, bytesOf, deliver, promisify, safeCall, toArrayBuffer } from './util';
 
 export type { FaultAction, FaultRule, NetApi, RequestLogEntry } from './net';
+export { createGate } from './gate';
+export type { Gate } from './gate';
 
 export interface WxRuntimeOptions {
   /** The sandbox folder (temp files, user files, storage.json). Default: a new temp folder, removed by close(). */
@@ -86,7 +88,8 @@ export interface WxRuntime {
     readonly tempDir: string;
     readonly userDir: string;
   };
-  media: { enqueue(files: MediaFile[]): void; readonly pending: number };
+  /** pending: batches queued; clear(): drop them (a test that failed before picking must not feed the next one). */
+  media: { enqueue(files: MediaFile[]): void; readonly pending: number; clear(): void };
   app: { hide(): void; show(options?: Record<string, unknown>): void; readonly hidden: boolean };
   setOpenid(openid: string): void;
   /** Added: the openid wx.login currently logs in as. */
@@ -97,7 +100,13 @@ export interface WxRuntime {
    * Added: the mini-program's own JS timers (what `setTimeout` is inside the app). Give them to the SDK's adapter
    * (`{ ...createWxAdapter(rt.wx), ...rt.timers }`) so its retry timers die with the app at kill() / close().
    */
-  timers: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
+  timers: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void; readonly pending: number };
+  /**
+   * Added: true when nothing can happen in the app until something from outside (app.show(), a test's call): no network
+   * task in flight or queued, no `timers` timer pending, no callback delivery scheduled. Lets a test assert "it stays
+   * stopped" as a fact instead of watching a quiet period (an app that uses only `timers` for its timers).
+   */
+  idle(): boolean;
   /** Added: true after kill(). */
   readonly killed: boolean;
   /**
@@ -127,8 +136,11 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
   const appId = opts.appId || 'wxlocaldev00000000';
   let killed = false;
   // every delivery to the app goes through here, so a kill drops the ones already queued too
+  let pendingDeliveries = 0;
   const schedule = (fn: () => void) => {
+    pendingDeliveries++;
     setTimeout(() => {
+      pendingDeliveries--;
       if (!killed) fn();
     }, 0);
   };
@@ -147,6 +159,9 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
       if (handle === undefined) return;
       clearTimeout(handle as ReturnType<typeof setTimeout>);
       appTimers.delete(handle as ReturnType<typeof setTimeout>);
+    },
+    get pending(): number {
+      return appTimers.size;
     },
   };
   const timeoutOf = (api: NetApi) => Math.min((opts.networkTimeout && opts.networkTimeout[api]) || 60000, 60000);
@@ -382,6 +397,9 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
       get pending() {
         return mediaQueue.length;
       },
+      clear() {
+        mediaQueue.length = 0;
+      },
     },
     app: {
       hide() {
@@ -409,6 +427,10 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
     },
     inflight: () => net.stats(),
     timers,
+    idle() {
+      const n = net.stats();
+      return n.active === 0 && n.queued === 0 && appTimers.size === 0 && pendingDeliveries === 0;
+    },
     get killed() {
       return killed;
     },

@@ -42,8 +42,8 @@ export interface PageEnv {
 
 let current: PageEnv | undefined;
 
-export async function startPageEnv(opts: { openid?: string } = {}): Promise<PageEnv> {
-  const stack = await startStackProcess();
+export async function startPageEnv(opts: { openid?: string; stackEnv?: Record<string, string> } = {}): Promise<PageEnv> {
+  const stack = await startStackProcess({ env: opts.stackEnv });
   const runtime = createWxRuntime({
     wechatUrl: stack.cloud.wechat,
     openid: opts.openid || `opage${Math.random().toString(36).slice(2, 12)}`,
@@ -138,11 +138,20 @@ export interface RenderedPage {
   dispatch(selector: string, event: string, detail?: Record<string, unknown>, dataset?: Record<string, unknown>): Promise<void>;
   query(selector: string): any;
   queryAll(selector: string): any[];
-  wait(ms?: number): Promise<void>;
-  /** Polls until predicate holds (fails after timeoutMs with the page data in the message). */
+  /** The view-model bound to this page instance (miniprogram/utils/vm), from the page's own module registry. */
+  vm<T = unknown>(): T;
+  /**
+   * Waits until predicate holds: checked after every setData of the page and on a short poll (for conditions on
+   * other state). timeoutMs (default 30 s) is only a cap against hanging: nothing may rely on it elapsing.
+   * Fails with the page data in the message.
+   */
   until(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   unload(): void;
 }
+
+const vmModules = new Map<string, { vmOf<T>(page: object): T | undefined }>();
+/** How often until() re-checks conditions that do not come from setData (requests, ui log …). */
+const UNTIL_POLL_MS = 20;
 
 /** Loads pages/<name>/index from the demo, renders and attaches it, then runs onLoad(query) and onShow(). */
 export async function renderPage(pagePath: string, query: Record<string, string> = {}, opts: { sameModuleAs?: RenderedPage } = {}): Promise<RenderedPage> {
@@ -151,12 +160,24 @@ export async function renderPage(pagePath: string, query: Record<string, string>
   // re-run Component(). A fresh module registry per render makes every render register the page anew — unless the
   // test wants what WeChat does when a page is opened twice: two instances of ONE module evaluation (sameModuleAs).
   let id = opts.sameModuleAs ? opts.sameModuleAs.componentId : '';
+  let vmModule: { vmOf<T>(page: object): T | undefined } | undefined = opts.sameModuleAs ? vmModules.get(opts.sameModuleAs.componentId) : undefined;
   if (!id) {
     jest.isolateModules(() => {
       id = simulate.load(full, { rootPath: MINIPROGRAM_ROOT });
+      // the same registry as the page's own require('../../utils/vm')
+      vmModule = require(path.join(MINIPROGRAM_ROOT, 'utils/vm'));
     });
+    vmModules.set(id, vmModule!);
   }
   const comp = simulate.render(id);
+  // until() re-checks its condition right after every setData of this page (no state can slip between two polls)
+  const setDataWatchers = new Set<() => void>();
+  const origSetData = comp.instance.setData;
+  comp.instance.setData = function (this: unknown, ...args: unknown[]) {
+    const r = origSetData.apply(this, args);
+    for (const w of [...setDataWatchers]) w();
+    return r;
+  };
   const parent = document.createElement('parent-wrapper');
   comp.attach(parent);
   const instance = comp.instance;
@@ -186,15 +207,43 @@ export async function renderPage(pagePath: string, query: Record<string, string>
     },
     query: (selector) => comp.querySelector(selector),
     queryAll: (selector) => comp.querySelectorAll(selector),
-    wait: (ms = 10) => simulate.sleep(ms),
-    async until(predicate, timeoutMs = 10000) {
-      const start = Date.now();
-      while (!predicate()) {
-        if (Date.now() - start > timeoutMs) {
-          throw new Error(`renderPage(${pagePath}): condition not met in ${timeoutMs} ms; data = ${JSON.stringify(comp.data).slice(0, 2000)}`);
-        }
-        await simulate.sleep(20);
-      }
+    vm<T>() {
+      const vm = vmModule && vmModule.vmOf<T>(instance);
+      if (!vm) throw new Error(`renderPage(${pagePath}): no view-model is bound to this page instance`);
+      return vm;
+    },
+    until(predicate, timeoutMs = 30000) {
+      if (predicate()) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        let done = false;
+        const check = () => {
+          if (done) return;
+          let ok = false;
+          try {
+            ok = predicate();
+          } catch (e) {
+            finish();
+            return reject(e);
+          }
+          if (ok) {
+            finish();
+            resolve();
+          }
+        };
+        const finish = () => {
+          done = true;
+          clearInterval(poll);
+          clearTimeout(cap);
+          setDataWatchers.delete(check);
+        };
+        setDataWatchers.add(check);
+        const poll = setInterval(check, UNTIL_POLL_MS);
+        const cap = setTimeout(() => {
+          if (done) return;
+          finish();
+          reject(new Error(`renderPage(${pagePath}): condition not met in ${timeoutMs} ms; data = ${JSON.stringify(comp.data).slice(0, 2000)}`));
+        }, timeoutMs);
+      });
     },
     unload() {
       if (typeof instance.onUnload === 'function') instance.onUnload();

@@ -106,8 +106,10 @@ describe('event list page', () => {
     expect(env.ui.modals[env.ui.modals.length - 1]).toEqual({ title: '删除事件', content: '删除选中的 2 个事件？删除后无法恢复。' });
     expect(rows(p).map((r: { alarmId: string }) => r.alarmId)).toEqual(expect.arrayContaining(chosen));
     env.ui.modalAnswer = 'confirm';
+    const toastsBefore = env.ui.toasts.length;
     await p.tap('.delete');
-    await p.until(() => !p.data().selecting);
+    // the toast comes after the list update (the page awaits deleteSelected): wait for both, not for the first one
+    await p.until(() => !p.data().selecting && env.ui.toasts.length > toastsBefore);
     expect(rows(p).map((r: { alarmId: string }) => r.alarmId)).toEqual(expect.not.arrayContaining(chosen));
     expect(env.ui.toasts[env.ui.toasts.length - 1]).toEqual({ title: '已删除 2 个事件', icon: 'success' });
     // Gone on the platform too: a refresh does not bring them back.

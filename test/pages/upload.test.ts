@@ -1,22 +1,28 @@
 /**
  * The 上传 (upload) page in miniprogram-simulate against a live dev stack, through the Node wx runtime installed as
  * `wx`: choose a video (wx.chooseMedia) → queue → VideoId; STS mode switch with an image → ImageURL; stop / resume /
- * cancel / delete from the item buttons. Plus the view-model's progress throttle with a fake clock.
+ * cancel / delete from the item buttons (the parts are held at a gate the test controls, so "still uploading" is a
+ * fact, not a race); userId from GET /api/vod/config. Plus the view-model's progress throttle with a fake clock.
  */
 import { readFileSync } from 'node:fs';
 import { createInjectedAdapter, AppClient, PlatformAdapter } from 'mp-media-sdk';
 import { renderPage, startPageEnv, PageEnv, RenderedPage } from './helpers';
+import { createGate } from '../harness/wx-runtime';
 import { UploadViewModel, formatBytes, formatEta } from '../../miniprogram/viewmodels/upload';
 
 let env: PageEnv;
 let page: RenderedPage | undefined;
 
+// a distinctive account id, so the test tells "from the AppServer" from any default
+const ACCOUNT_ID = '1888000000004242';
+
 beforeAll(async () => {
-  env = await startPageEnv();
+  env = await startPageEnv({ stackEnv: { ALIYUN_USER_ID: ACCOUNT_ID } });
 });
 afterAll(() => env.close());
 afterEach(() => {
   env.runtime.faults.clear();
+  env.runtime.media.clear();
   if (page) page.unload();
   page = undefined;
 });
@@ -56,7 +62,7 @@ describe('upload page', () => {
     const path = env.runtime.files.writeTempSized('page-video.mp4', 1536 * 1024 + 7, 21);
     env.runtime.media.enqueue([{ tempFilePath: path, fileType: 'video', duration: 4.2 }]);
     await p.tap('.choose-video');
-    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Success', 30000);
+    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Success');
     const item = p.data().items[0];
     expect(item).toMatchObject({ name: 'page-video.mp4', kind: 'video', state: 'Success', stateText: '已完成', percent: 100, error: '' });
     expect(item.result).toMatch(/^[0-9a-f]{32}$/);
@@ -81,17 +87,56 @@ describe('upload page', () => {
     const path = env.runtime.files.writeTemp('page-pic.png', Buffer.alloc(4000, 7));
     env.runtime.media.enqueue([{ tempFilePath: path, fileType: 'image' }]);
     await p.tap('.choose-image');
-    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Success', 30000);
+    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Success');
     expect(p.data().items[0]).toMatchObject({ kind: 'image', percent: 100 });
     expect(p.data().items[0].result).toMatch(/^https?:\/\/.+\.png/);
     expect(env.runtime.requests.some((r) => /Action=CreateUploadImage/.test(r.url))).toBe(true);
   });
 
+  test('VODUpload takes userId (and region) from GET /api/vod/config, nothing hard-coded', async () => {
+    page = await renderPage('pages/upload/index');
+    const config = await env.appClient.call<{ userId: string; region: string }>('GET', '/api/vod/config');
+    expect(config.userId).toBe(ACCOUNT_ID);
+    const vm = page.vm<UploadViewModel>();
+    expect(vm.loaded).toBe(true); // onLoad awaited load()
+    expect(vm.uploader.options.userId).toBe(ACCOUNT_ID);
+    expect(vm.uploader.options.region).toBe(config.region);
+    expect(readFileSync(require.resolve('../../miniprogram/viewmodels/upload.ts'), 'utf8')).not.toMatch(/userId:\s*['"]/);
+  });
+
+  test('bad input: an AppServer without an account id (empty userId) → a clear message and no picker; the next choose retries the config', async () => {
+    const badConfig = { region: 'cn-shanghai', userId: '', localCloud: false, sts: false };
+    const rule = env.runtime.faults.add({
+      match: { url: /\/api\/vod\/config/ },
+      times: 2, // onLoad's load() and the first choose's retry
+      action: { type: 'status', status: 200, body: JSON.stringify(badConfig), headers: { 'Content-Type': 'application/json' } },
+    });
+    const firstRequest = env.runtime.requests.length;
+    page = await renderPage('pages/upload/index');
+    const p = page;
+    expect(p.data().message).toMatch(/上传配置无效.*userId/);
+    const video = env.runtime.files.writeTemp('retry.mp4', Buffer.alloc(2000, 3));
+    env.runtime.media.enqueue([{ tempFilePath: video, fileType: 'video' }]);
+    const pending = env.runtime.media.pending;
+    await p.tap('.choose-video');
+    expect(p.data().message).toBe('正在读取上传配置…'); // set synchronously by the tap: the old text cannot be mistaken for the new one
+    await p.until(() => /上传配置无效/.test(p.data().message));
+    expect(env.runtime.requests.slice(firstRequest).filter((r) => /\/api\/vod\/config/.test(r.url))).toHaveLength(2);
+    expect(env.runtime.media.pending).toBe(pending); // the picker was not opened
+    expect(p.data().items).toHaveLength(0);
+    rule();
+    await p.tap('.choose-video');
+    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Success');
+    expect(env.runtime.media.pending).toBe(pending - 1);
+    expect(p.vm<UploadViewModel>().uploader.options.userId).toBe(ACCOUNT_ID);
+  });
+
   test('stop / resume / cancel / delete from the item buttons', async () => {
     page = await renderPage('pages/upload/index');
     const p = page;
-    // slow parts so there is time to press the buttons
-    env.runtime.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'delay', ms: 120 } });
+    // every part upload waits at a gate the test opens: the queue cannot finish while the buttons are pressed
+    const parts = createGate('parts');
+    env.runtime.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'hold', gate: parts } });
     const a = env.runtime.files.writeTempSized('page-a.mp4', 6 * 1024 * 1024, 31);
     const b = env.runtime.files.writeTempSized('page-b.mp4', 3 * 1024 * 1024, 32);
     env.runtime.media.enqueue([
@@ -99,17 +144,23 @@ describe('upload page', () => {
       { tempFilePath: b, fileType: 'video', duration: 3 },
     ]);
     await p.tap('.choose-video');
-    await p.until(() => p.data().items.length === 2 && p.data().items[0].state === 'Uploading' && p.data().items[0].percent > 0, 30000);
+    await parts.waiting(1);
+    parts.release(1); // exactly one part of page-a goes through
+    await p.until(() => p.data().items.length === 2 && p.data().items[0].state === 'Uploading' && p.data().items[0].percent > 0);
+    expect(parts.passedCount).toBe(1);
+    expect(p.data().items[1].state).toBe('Ready');
     expect(p.query('.item-0 .stop')).toBeTruthy();
     await p.tap('.item-0 .stop');
     expect(p.data().items[0]).toMatchObject({ state: 'Stoped', stateText: '已暂停', canResume: true, canStop: false });
     const stoppedAt = p.data().items[0].percent;
+    expect(stoppedAt).toBeGreaterThan(0);
+    expect(stoppedAt).toBeLessThan(100);
     await p.tap('.item-1 .cancel');
     expect(p.data().items[1].state).toBe('Canceled');
+    parts.open();
     await p.tap('.item-0 .resume');
-    await p.until(() => p.data().items[0].state === 'Success', 30000);
+    await p.until(() => p.data().items[0].state === 'Success');
     expect(p.data().items[0].percent).toBe(100);
-    expect(stoppedAt).toBeLessThan(100);
     expect(p.data().items[1].state).toBe('Canceled');
     await p.tap('.item-1 .delete');
     expect(p.data().items).toHaveLength(1);
@@ -153,7 +204,9 @@ describe('upload view-model', () => {
       }
     };
     const patches: Array<Record<string, unknown>> = [];
-    const vm = new UploadViewModel({ appClient: {} as AppClient, adapter, onChange: (p) => patches.push(p) });
+    const appClient = { call: async () => ({ userId: '1234567890', region: 'cn-shanghai' }) } as unknown as AppClient;
+    const vm = new UploadViewModel({ appClient, adapter, onChange: (p) => patches.push(p) });
+    expect(await vm.load()).toBe(true);
     vm.uploader.startUpload = () => true; // the queue itself is not under test here
     vm.addFiles([{ tempFilePath: 'http://tmp/x.mp4', fileType: 'video', duration: 2 }]);
     const info = vm.uploader.listFiles()[0];

@@ -1,10 +1,18 @@
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadAppConfig } from '../../server/app/config';
 
 const cloud = { wechat: 'http://127.0.0.1:1', oss: '', vod: '', sts: '', polyv: '', iot: '' };
-const dir = () => mkdtempSync(path.join(os.tmpdir(), 'appcfg-'));
+const dirs: string[] = [];
+const dir = () => {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'appcfg-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('AppServer configuration', () => {
   it('defaults to the local cloud and keeps a generated token secret in the data dir across restarts', () => {

@@ -104,7 +104,9 @@ describe('runParts: bounded scheduler', () => {
         }),
       onDone: (part) => done.push(part.number),
     });
-    await new Promise((r) => setTimeout(r, 5));
+    // after one macrotask turn the promise-driven scheduler has settled: 1 done, 2 and 3 waiting, 4 started in 1's slot
+    await new Promise<void>((r) => setImmediate(r));
+    expect(started).toEqual([1, 2, 3, 4]);
     gate2.resolve();
     await expect(p).rejects.toMatchObject({ code: 'AccessDenied' });
     expect(done).toEqual([1]);

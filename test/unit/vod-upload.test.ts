@@ -280,12 +280,13 @@ function names(rec: Recorded) {
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls cond; the 20 s deadline is only a guard against hanging (it was 500 polls ≈ 1 s: tight on a loaded machine). */
 async function until(cond: () => boolean, what = 'condition') {
-  for (let i = 0; i < 500; i++) {
-    if (cond()) return;
+  const deadline = Date.now() + 20000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await tick(2);
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('VODUpload surface', () => {
@@ -666,7 +667,7 @@ describe('VODUpload uploads (fake OSS)', () => {
     up.addFile({ url: 'http://tmp/a.mp4' });
     up.startUpload();
     await rec.done;
-    await tick(5);
+    await until(() => /onUploadProgress callback threw: async boom/.test(cloud.warnings.join('\n')), 'the async callback failure to be logged');
     expect(names(rec)).toContain('onUploadSucceed');
     expect(cloud.warnings.join('\n')).toMatch(/onUploadstarted callback threw: boom in onUploadstarted/);
     expect(cloud.warnings.join('\n')).toMatch(/onUploadProgress callback threw: async boom/);

@@ -36,6 +36,8 @@ Component({
         }),
       );
       this.setData({ ...vm.state });
+      // userId / region come from the AppServer (GET /api/vod/config); a failure shows in `message` and choose() retries
+      return vm.load();
     },
     onUnload() {
       const vm = vmOf<UploadViewModel>(this);
