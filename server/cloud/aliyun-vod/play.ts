@@ -14,7 +14,8 @@
  *  - Library: the committed sample clip (server/cloud/media/clip-6s) as LD + SD MP4 and an SD HLS track with HLS
  *    standard encryption (AES-128; the key answers only to a valid single-use MtsHlsUriToken), a video still
  *    Transcoding, one with only Aliyun private encryption; and every video uploaded through VODUpload gets an OD MP4
- *    track (the uploaded object, fetched from the local OSS) once its upload completes (UploadSucc → Transcoding → Normal).
+ *    track (the uploaded object, fetched from the local OSS) once its upload completes (for playback: Transcoding,
+ *    then Normal; the upload record itself keeps UploadSucc, which the upload tests rely on).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -406,7 +407,11 @@ export function withPlayActions(ctx: CloudContext, lib: UploadLibrary, base: Rec
     if (s) return s;
     const v = lib.videos[vid];
     if (!v) return undefined;
-    return { VideoId: v.VideoId, Title: v.Title, Status: v.Status, Duration: '0.0', CoverURL: v.CoverURL, CreationTime: v.CreationTime, sample: false, streams: catalog.uploads[vid] || [] };
+    // The upload side's record keeps its own status (UploadSucc); for playback an upload is Normal once its OD
+    // stream exists, Transcoding while it is being made.
+    const ready = !!catalog.uploads[vid];
+    const status = v.Status === 'UploadSucc' || v.Status === 'Normal' ? (ready ? 'Normal' : 'Transcoding') : v.Status;
+    return { VideoId: v.VideoId, Title: v.Title, Status: status, Duration: '0.0', CoverURL: v.CoverURL, CreationTime: v.CreationTime, sample: false, streams: catalog.uploads[vid] || [] };
   };
 
   const list = (p: RpcParams, name: string, allowed: string[]): string[] | undefined => {
@@ -602,15 +607,13 @@ export function withPlayActions(ctx: CloudContext, lib: UploadLibrary, base: Rec
 
 /**
  * "Transcoding" of an upload: fetch the completed object from the local OSS (its loopback admin read), keep it as
- * the OD MP4 stream, then mark the video Normal. Runs when the VOD sees UploadSucc.
+ * the OD MP4 stream (GetPlayInfo reports the upload Normal from then on). Runs when the VOD sees UploadSucc.
  */
-export async function transcodeUpload(ctx: CloudContext, lib: UploadLibrary, vid: string, save: () => void): Promise<void> {
+export async function transcodeUpload(ctx: CloudContext, lib: UploadLibrary, vid: string, _save?: () => void): Promise<void> {
   const catalog = getPlayCatalog(ctx);
   const v = lib.videos[vid];
   if (!v) return;
   const ext = (/\.([a-z0-9]+)$/i.exec(v.FileName)?.[1] || 'mp4').toLowerCase();
-  v.Status = 'Transcoding';
-  save();
   try {
     const dir = path.join(catalog.dataDir, 'streams');
     mkdirSync(dir, { recursive: true });
@@ -638,12 +641,8 @@ export async function transcodeUpload(ctx: CloudContext, lib: UploadLibrary, vid
       },
     ];
     catalog.save();
-    if (lib.videos[vid]) lib.videos[vid].Status = 'Normal';
-    save();
-    ctx.log(`video ${vid} Normal (OD ${size} bytes)`);
+    ctx.log(`video ${vid} playable (OD ${size} bytes)`);
   } catch (e) {
     ctx.log(`video ${vid} transcode failed: ${(e as Error).message}`);
-    if (lib.videos[vid]) lib.videos[vid].Status = 'TranscodeFail';
-    save();
   }
 }
