@@ -10,6 +10,7 @@ import { signToken, verifyToken } from './token';
 import vodRoutes from './routes/vod';
 import polyvRoutes from './routes/polyv';
 import iotRoutes from './routes/iot';
+import vodPlayRoutes from './routes/vod-play';
 
 export type { AppDeps, AuthUser } from './deps';
 
@@ -66,5 +67,6 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
   await app.register(async (scope) => vodRoutes(scope, deps));
   await app.register(async (scope) => polyvRoutes(scope, deps));
   await app.register(async (scope) => iotRoutes(scope, deps));
+  await app.register(async (scope) => vodPlayRoutes(scope, deps));
   return { app, config };
 }
