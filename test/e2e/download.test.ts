@@ -11,6 +11,7 @@ import type { DownloaderError, ErrorModel, MediaInfo, PlatformAdapter, VidAuth, 
 import { startDevStack, DevStack } from '../../server';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import { MEDIA_DIR, SAMPLE_VIDEO_IDS } from '../../server/cloud/aliyun-vod/play';
+import { mp4Info } from '../harness/mp4-inspect';
 
 jest.setTimeout(120000);
 
@@ -241,6 +242,55 @@ describe('MP4 download', () => {
   });
 });
 
+describe('HLS (AES-128) → MP4', () => {
+  it('the encrypted SD HLS track becomes one progressive MP4 whose sample counts and duration match the source (mp4box)', async () => {
+    const rt = runtime();
+    const { app, d, rec, saveDir } = setup(rt);
+    d.setSaveDirectory(saveDir);
+    const info = await d.prepare({ vid: CLIP, appClient: app });
+    const t = info.tracks[trackIndex(info, 'SD', 'm3u8')];
+    expect(t).toMatchObject({ encrypt: true, encryptType: 'HLSEncryption', supported: true });
+    d.selectTrack(t.trackIndex);
+    const file = await d.start();
+    expect(file).toBe(`${saveDir}/${CLIP}_m3u8_2.mp4`);
+    const ours = mp4Info(fileBytes(rt, file));
+    const ref = mp4Info(SD);
+    expect(ours.isFragmented).toBe(false);
+    for (const type of ['video', 'audio']) {
+      expect(ours.tracks.find((x) => x.type === type)!.nb_samples).toBe(ref.tracks.find((x) => x.type === type)!.nb_samples);
+    }
+    expect(Math.abs(ours.duration / ours.timescale - ref.duration / ref.timescale)).toBeLessThan(0.1);
+    await until(() => rec.events.includes('completion'), 'completion');
+    expect(rec.processing[0]).toBe(0);
+    expect(rec.processing[rec.processing.length - 1]).toBe(100);
+    // the key was fetched once, the segments are gone, and the album takes the result
+    expect(cdnRequests(rt).filter((r) => r.url.includes('/decrypt')).length).toBe(1);
+    expect(rt.wx.getFileSystemManager().readdirSync(saveDir)).toEqual([`${CLIP}_m3u8_2.mp4`]);
+    await appAdapter(rt).saveVideoToPhotosAlbum!(file);
+  });
+
+  it('VidSts without an MtsHlsUriToken → GET_AES_KEY_FAIL; with a token from /api/vod/hls-token → done', async () => {
+    const rt = runtime();
+    const { app, d, saveDir } = setup(rt);
+    d.setSaveDirectory(saveDir);
+    const sts = await stsSource(app);
+    const info = await d.prepare(sts);
+    d.selectTrack(trackIndex(info, 'SD', 'm3u8'));
+    expect((await errorOf(d.start())).code).toBe('DOWNLOAD_ERROR_GET_AES_KEY_FAIL');
+    const { MtsHlsUriToken } = await app.call<{ MtsHlsUriToken: string }>('POST', '/api/vod/hls-token', { videoId: CLIP });
+    d.updateWithVid({ ...(await stsSource(app)), playConfig: { MtsHlsUriToken } });
+    const file = await d.start();
+    expect(mp4Info(fileBytes(rt, file)).tracks.find((x) => x.type === 'video')!.nb_samples).toBe(150);
+  });
+
+  it('saveVideoToPhotosAlbum refuses a non-MP4 file (WeChat: invalid file type)', async () => {
+    const rt = runtime();
+    const p = `${rt.wx.env.USER_DATA_PATH}/x.ts`;
+    rt.wx.getFileSystemManager().writeFileSync(p, 'not a video');
+    await expect(appAdapter(rt).saveVideoToPhotosAlbum!(p)).rejects.toMatchObject({ message: expect.stringContaining('invalid file type') });
+  });
+});
+
 describe('resume, storage, background, wrong state', () => {
   it('kill → restoreUnfinished → start finishes byte-exact; re-downloaded bytes ≤ parallel × chunk', async () => {
     const sandboxDir = path.join(require('node:os').tmpdir(), `dl-kill-${randomBytes(4).toString('hex')}`);
@@ -333,7 +383,7 @@ describe('resume, storage, background, wrong state', () => {
     expect(rec.events.filter((x) => x === 'completion')).toHaveLength(1);
   });
 
-  it('wrong-state calls: start without save dir, start before select, delete while downloading, selectTrack of an unknown index, HLS not supported', async () => {
+  it('wrong-state calls: start without save dir, start before select, delete while downloading, selectTrack of an unknown index', async () => {
     const rt = runtime();
     const { app, d, saveDir } = setup(rt);
     const info = await d.prepare({ vid: CLIP, appClient: app });
@@ -341,8 +391,6 @@ describe('resume, storage, background, wrong state', () => {
     d.setSaveDir(saveDir);
     expect((await errorOf(d.start())).code).toBe('DOWNLOAD_ERROR_NOT_SELECT_ITEM');
     expect(() => d.selectTrack(99)).toThrow(expect.objectContaining({ code: 'DOWNLOAD_ERROR_INVALID_ITEM' }));
-    d.selectTrack(trackIndex(info, 'SD', 'm3u8'));
-    expect((await errorOf(d.start())).code).toBe('DOWNLOAD_ERROR_NOT_SUPPORT_FORMAT');
     d.selectTrack(trackIndex(info, 'SD', 'mp4'));
     await admin('POST', '/_admin/faults', { type: 'hold', minStart: 16 * KB, times: null, path: `/${CLIP}/` });
     const run = d.start();

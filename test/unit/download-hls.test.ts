@@ -8,32 +8,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decryptAes128Cbc, parsePlaylist, segmentIv, TsToMp4 } from '../../sdk/src/download/hls';
 import { MEDIA_DIR } from '../../server/cloud/aliyun-vod/play';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const MP4Box = require('mp4box');
+import { mp4Info } from '../harness/mp4-inspect';
 
 const DIR = path.join(MEDIA_DIR, 'clip-6s');
-
-export function mp4Info(buf: Buffer): { duration: number; timescale: number; isFragmented: boolean; tracks: Array<{ type: string; nb_samples: number; duration: number; timescale: number; codec: string; video?: { width: number; height: number } }>; moovLast: boolean } {
-  const f = MP4Box.createFile();
-  let info: any;
-  f.onReady = (i: any) => (info = i);
-  f.onError = (e: unknown) => {
-    throw new Error(String(e));
-  };
-  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer & { fileStart?: number };
-  ab.fileStart = 0;
-  f.appendBuffer(ab);
-  f.flush();
-  if (!info) throw new Error('mp4box: not a complete MP4');
-  const boxes = (f.boxes as Array<{ type: string }>).map((b) => b.type);
-  return {
-    duration: info.duration,
-    timescale: info.timescale,
-    isFragmented: info.isFragmented,
-    moovLast: boxes.indexOf('moov') > boxes.indexOf('mdat'),
-    tracks: info.tracks.map((t: any) => ({ type: t.type, nb_samples: t.nb_samples, duration: t.duration, timescale: t.timescale, codec: t.codec, video: t.video })),
-  };
-}
 
 export function remux(segments: Buffer[]): { mp4: Buffer; video: number; audio: number } {
   let out = Buffer.alloc(0);

@@ -23,6 +23,7 @@ import { Limiter } from '../platform/limiter';
 import { getHeader, PlatformAdapter } from '../platform/types';
 import { DownloaderError, DownloaderErrorName, ErrorModel, httpStatusName } from './errors';
 import { buildMediaInfo, DownloadSource, fetchPlayInfo, MediaInfo, sourceKind, TrackInfo } from './playinfo';
+import { decryptAes128Cbc, HlsSegment, parsePlaylist, segmentIv, TsToMp4 } from './hls';
 
 export type DownloaderState = 'idle' | 'preparing' | 'prepared' | 'downloading' | 'stopped' | 'processing' | 'completed' | 'error' | 'released';
 
@@ -173,7 +174,8 @@ export class AliMediaDownloader {
     this.delegate = d;
   }
   setConfig(c: DownloaderConfig): void {
-    Object.assign(this.config, Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
+    const cfg = this.config as unknown as Record<string, unknown>;
+    for (const k of Object.keys(c)) if ((c as Record<string, unknown>)[k] !== undefined) cfg[k] = (c as Record<string, unknown>)[k];
   }
   setDownloaderConfig(c: DownloaderConfig): void {
     this.setConfig(c);
@@ -259,7 +261,7 @@ export class AliMediaDownloader {
     this._state = 'preparing';
     return fetchPlayInfo({ adapter: this.adapter, now: () => this.adapter.now(), timeout: this.config.timeoutMs }, source).then(
       (r) => {
-        const info = buildMediaInfo(r, false);
+        const info = buildMediaInfo(r, true);
         this.info = info;
         this.infoAt = this.adapter.now();
         if (this.selected) this.selected = info.tracks.find((t) => t.trackIndex === this.selected!.trackIndex);
@@ -514,7 +516,7 @@ export class AliMediaDownloader {
   /** Fresh play info for the same track (URL expired, source updated); checks it is still the same stream. */
   private async refreshTrack(): Promise<TrackInfo> {
     const r = await fetchPlayInfo({ adapter: this.adapter, now: () => this.adapter.now(), timeout: this.config.timeoutMs, signal: this.ctl && this.ctl.signal }, this.source!);
-    const info = buildMediaInfo(r, false);
+    const info = buildMediaInfo(r, true);
     const old = this.selected!;
     const t =
       info.tracks.find((x) => (old.jobId && x.jobId === old.jobId) || (!old.jobId && x.vodDefinition === old.vodDefinition && x.vodFormat === old.vodFormat)) ||
@@ -549,6 +551,7 @@ export class AliMediaDownloader {
     // fresh play info when the source changed, the item was restored, or the URL is old
     const maxAge = 600 * 1000;
     if (this.sourceUpdated || !this.selected!.vodPlayUrl || this.adapter.now() - this.infoAt > maxAge) await this.refreshTrack();
+    if (this.selected!.vodFormat === 'm3u8') return this.runHls(ctl, n, cp);
     const track = this.selected!;
     const size = track.vodFileSize;
     // committed bytes: the checkpoint, checked against the part file (a kill may leave more bytes than committed)
@@ -709,10 +712,10 @@ export class AliMediaDownloader {
               throw e;
             }),
           );
-        const results = await Promise.allSettled(workers);
+        const results = await Promise.all(workers.map((w) => w.then(() => undefined, (e: unknown) => ({ e }))));
         await appendChain;
-        const bad = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-        if (bad) throw bad.reason;
+        const bad = results.find((r) => r !== undefined);
+        if (bad) throw bad.e;
         break;
       } catch (e) {
         await appendChain.catch(() => undefined);
@@ -742,6 +745,217 @@ export class AliMediaDownloader {
     }
     if (committed !== size) throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', `Wrote ${committed} of ${size} bytes.`);
     return this.finish(n, true);
+  }
+
+  /** GET with the download budget, retries for network errors / 5xx, and one play-info refresh on 403. */
+  private async getBytes(ctl: AbortControllerLike, url: () => string, what: string, text = false): Promise<{ status: number; data: ArrayBuffer | string }> {
+    let failures = 0;
+    let expiries = 0;
+    for (;;) {
+      if (ctl.signal.aborted) throw new MediaKitError(PlatformErrorCode.Aborted, 'stopped');
+      let res;
+      try {
+        res = await downloadBudget.run(() =>
+          this.adapter.request<ArrayBuffer | string>({ url: url(), method: 'GET', responseType: text ? 'text' : 'arraybuffer', dataType: 'text', timeout: this.config.timeoutMs, signal: ctl.signal }),
+        );
+      } catch (e) {
+        const code = e instanceof MediaKitError ? e.code : '';
+        if (code === PlatformErrorCode.Aborted || ctl.signal.aborted) throw new MediaKitError(PlatformErrorCode.Aborted, 'stopped');
+        if (code === PlatformErrorCode.Interrupted) throw e;
+        if (code === PlatformErrorCode.DomainNotAllowed) throw new DownloaderError('DOWNLOAD_ERROR_URL_CANNOT_REACH', (e as Error).message, { cause: e });
+        if (failures++ < this.config.retryCount) {
+          await this.sleep(this.config.retryDelayMs * failures, ctl);
+          continue;
+        }
+        throw new DownloaderError('DOWNLOAD_ERROR_NET_ERROR', `${what}: ${(e as Error).message}`, { cause: e, extra: code });
+      }
+      if (res.statusCode === 403 && what !== 'key' && expiries++ < 2) {
+        await this.refreshTrack();
+        return { status: 403, data: '' };
+      }
+      if (res.statusCode >= 500 && failures++ < this.config.retryCount) {
+        await this.sleep(this.config.retryDelayMs * failures, ctl);
+        continue;
+      }
+      return { status: res.statusCode, data: res.data };
+    }
+  }
+
+  /**
+   * HLS: playlist → key (once per key URI, kept in memory only) → segments (parallel, decrypted, each saved as
+   * `<part>.seg<i>` by write-then-rename, so a kill never leaves a torn one) → processing: remux into one progressive
+   * MP4 (onProcessingProgress per segment) → rename; the segments are removed once the MP4 is complete.
+   */
+  private async runHls(ctl: AbortControllerLike, n: { key: string; partPath: string; filePath: string }, cp: DownloadCheckpoint | undefined): Promise<string> {
+    const fs = this.adapter.fs;
+    if (!fs.writeAt) throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', 'The platform adapter has no writeAt (base library >= 2.16.1 needed).');
+    this.watchBackground();
+    // playlist (a 403 refreshes the play info once and tries the new URL)
+    let pl: ReturnType<typeof parsePlaylist> | undefined;
+    let plUrl = '';
+    for (let attempt = 0; !pl && attempt < 3; attempt++) {
+      plUrl = this.selected!.vodPlayUrl;
+      const r = await this.getBytes(ctl, () => plUrl, 'playlist', true);
+      if (r.status === 403) continue;
+      if (r.status !== 200) throw new DownloaderError(httpStatusName(r.status), `Playlist: HTTP ${r.status}.`);
+      pl = parsePlaylist(String(r.data), plUrl);
+      if (pl.variant) {
+        plUrl = pl.variant;
+        const v = await this.getBytes(ctl, () => plUrl, 'playlist', true);
+        if (v.status !== 200) throw new DownloaderError(httpStatusName(v.status), `Variant playlist: HTTP ${v.status}.`);
+        pl = parsePlaylist(String(v.data), plUrl);
+      }
+    }
+    if (!pl) throw new DownloaderError('ERROR_NETWORK_HTTP_403', 'The playlist is refused (403) even after fresh play info.');
+    const segs = pl.segments;
+    const size = this.selected!.vodFileSize || 0;
+    const segPath = (i: number) => `${n.partPath}.seg${i}`;
+    if (cp && (cp.size !== size || (cp.jobId && this.selected!.jobId && cp.jobId !== this.selected!.jobId))) {
+      for (let i = 0; i < segs.length; i++) if (await fs.exists(segPath(i))) await fs.unlink(segPath(i));
+    }
+    // storage: the segments and the MP4 coexist until the MP4 is complete
+    const used = fs.usage ? await fs.usage(fs.userDataPath).catch(() => 0) : 0;
+    const need = size * 2 + 2 * MB;
+    if (used + need > this.config.storageQuota) {
+      throw new DownloaderError('DOWNLOAD_ERROR_NO_SPACE', `Not enough storage: about ${(need / MB) | 0} MB needed (segments + MP4), ${(Math.max(0, this.config.storageQuota - used) / MB) | 0} MB left.`);
+    }
+    const done: boolean[] = [];
+    for (let i = 0; i < segs.length; i++) done[i] = await fs.exists(segPath(i));
+    const count = () => done.filter(Boolean).length;
+    this.saveCheckpoint({ size, jobId: this.selected!.jobId, committed: count(), state: 'downloading' });
+    this.lastPercent = -1;
+    this.emitProgress(count(), segs.length, true);
+    const keys = new Map<string, Promise<Uint8Array>>();
+    // one request per key URI, shared by the workers: the token is single-use
+    const keyFor = (seg: HlsSegment): Promise<Uint8Array | undefined> => {
+      if (!seg.key) return Promise.resolve(undefined);
+      const uri = seg.key.uri;
+      let k = keys.get(uri);
+      if (!k) {
+        k = this.getBytes(ctl, () => uri, 'key').then((r) => {
+          const bytes = r.data instanceof ArrayBuffer ? new Uint8Array(r.data) : new Uint8Array(0);
+          if (r.status !== 200 || bytes.length !== 16) {
+            throw new DownloaderError('DOWNLOAD_ERROR_GET_AES_KEY_FAIL', `The AES key request answered HTTP ${r.status} with ${bytes.length} bytes (a valid, unused MtsHlsUriToken is needed).`, { extra: `HTTP ${r.status}` });
+          }
+          return bytes;
+        });
+        keys.set(uri, k);
+      }
+      return k;
+    };
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed) {
+        while (next < segs.length && done[next]) next++;
+        if (next >= segs.length) return;
+        const i = next++;
+        const seg = segs[i];
+        const key = await keyFor(seg);
+        let r = await this.getBytes(ctl, () => seg.uri, 'segment');
+        if (r.status === 403) {
+          // fresh play info gives a new playlist URL whose segment URLs carry a fresh auth_key
+          throw Object.assign(new DownloaderError('ERROR_NETWORK_HTTP_403', 'segment URL expired'), { replay: true });
+        }
+        if (r.status !== 200) throw new DownloaderError(httpStatusName(r.status), `Segment ${i}: HTTP ${r.status}.`);
+        let bytes: Uint8Array = new Uint8Array(r.data as ArrayBuffer);
+        r = { status: 0, data: '' };
+        if (key) {
+          try {
+            bytes = decryptAes128Cbc(bytes, key, segmentIv(seg));
+          } catch (e) {
+            throw e instanceof DownloaderError ? e : new DownloaderError('DOWNLOAD_ERROR_ENCRYPT_ERROR', (e as Error).message);
+          }
+        }
+        const tmp = `${segPath(i)}.tmp`;
+        const ab = (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
+        await this.writeOp(() => fs.writeFile(tmp, ab));
+        await this.writeOp(() => fs.rename!(tmp, segPath(i)));
+        done[i] = true;
+        this.saveCheckpoint({ committed: count() });
+        this.emitProgress(count(), segs.length);
+      }
+    };
+    for (let round = 0; ; round++) {
+      failed = false;
+      next = 0;
+      const results = await Promise.all(
+        Array.from({ length: Math.min(this.config.parallel, segs.length) }, () =>
+          worker().then(
+            () => undefined,
+            (e: unknown) => {
+              failed = true;
+              return { e };
+            },
+          ),
+        ),
+      );
+      const bad = results.find((x) => x !== undefined);
+      if (!bad) break;
+      const e = bad.e as { replay?: boolean };
+      if (e.replay && round < 2 && !ctl.signal.aborted) {
+        // URLs expired mid-way: new play info, new playlist, continue with the missing segments
+        await this.refreshTrack();
+        return this.runHls(ctl, n, this.adapter.storage.get<DownloadCheckpoint>(n.key));
+      }
+      if (e instanceof MediaKitError && e.code === PlatformErrorCode.Interrupted) {
+        this.stopReason = 'background';
+        this.saveCheckpoint({ state: 'stopped' });
+        ctl.abort('background');
+        throw new MediaKitError(PlatformErrorCode.Aborted, 'interrupted (background)', { reason: 'background' });
+      }
+      if (!ctl.signal.aborted) this.saveCheckpoint({ state: 'error' });
+      throw bad.e;
+    }
+    // processing: remux into the .part, then rename
+    this._state = 'processing';
+    this.emit('processing', 0);
+    await this.writeOp(() => fs.writeFile(n.partPath, new ArrayBuffer(0)));
+    let length = 0;
+    let pending: Array<{ data: Uint8Array; position: number }> = [];
+    const mux = new TsToMp4((data, position) => pending.push({ data: data.slice(), position }));
+    const flushWrites = async () => {
+      const list = pending;
+      pending = [];
+      for (const w of list) {
+        const ab = w.data.buffer as ArrayBuffer;
+        if (w.position === length) {
+          await this.writeOp(() => fs.appendFile!(n.partPath, ab));
+          length += w.data.length;
+        } else if (w.position + w.data.length <= length) {
+          await this.writeOp(() => fs.writeAt!(n.partPath, w.position, ab));
+        } else {
+          throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', `Unexpected write at ${w.position} (file has ${length} bytes).`);
+        }
+      }
+    };
+    let lastPct = 0;
+    for (let i = 0; i < segs.length; i++) {
+      if (ctl.signal.aborted) throw new MediaKitError(PlatformErrorCode.Aborted, 'stopped');
+      const st = await fs.stat(segPath(i));
+      const data = st.size ? await fs.readRange(segPath(i), 0, st.size) : new ArrayBuffer(0);
+      mux.push(new Uint8Array(data));
+      await flushWrites();
+      const pct = Math.floor(((i + 1) * 99) / segs.length);
+      if (pct !== lastPct && pct < 100) {
+        lastPct = pct;
+        this.emit('processing', pct);
+      }
+    }
+    mux.finish();
+    await flushWrites();
+    if (await fs.exists(n.filePath)) await fs.unlink(n.filePath);
+    await this.writeOp(() => fs.rename!(n.partPath, n.filePath));
+    for (let i = 0; i < segs.length; i++) if (await fs.exists(segPath(i))) await fs.unlink(segPath(i));
+    this.adapter.storage.remove(n.key);
+    this.filePath = n.filePath;
+    if (this.offShow) this.offShow();
+    this.offShow = undefined;
+    this.emitProgress(segs.length, segs.length, true);
+    this.emit('processing', 100);
+    this._state = 'completed';
+    this.emit('completion');
+    return n.filePath;
   }
 
   /** Processing: verify the size, rename .part → final, drop the checkpoint. */

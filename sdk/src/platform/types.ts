@@ -94,6 +94,8 @@ export interface PlatformFs {
   /** Cut a user file to `length` bytes (FileSystemManager.truncate, base library 2.16.1). */
   truncate?(path: string, length: number): Promise<void>;
   rename?(oldPath: string, newPath: string): Promise<void>;
+  /** Write bytes at `position` of an existing user file (open r+ / write / close, base library 2.16.1). */
+  writeAt?(path: string, position: number, data: ArrayBuffer): Promise<void>;
   readdir?(path: string): Promise<string[]>;
   rmdir?(path: string, recursive?: boolean): Promise<void>;
   /** Bytes used under a folder (recursive stat; both result shapes WeChat has documented). */

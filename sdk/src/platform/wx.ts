@@ -259,6 +259,14 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
     appendFile: (path, data) => fsCall('appendFile', path, { filePath: path, data }, () => undefined),
     truncate: (path, length) => fsCall('truncate', path, { filePath: path, length }, () => undefined),
     rename: (oldPath, newPath) => fsCall('rename', oldPath, { oldPath, newPath }, () => undefined),
+    writeAt: async (path, position, data) => {
+      const fd = await fsCall('open', path, { filePath: path, flag: 'r+' }, (res: { fd: string }) => res.fd);
+      try {
+        await fsCall('write', path, { fd, data, position }, () => undefined);
+      } finally {
+        await fsCall('close', path, { fd }, () => undefined).catch(() => undefined);
+      }
+    },
     readdir: (path) => fsCall('readdir', path, { dirPath: path }, (res: { files: string[] }) => res.files),
     rmdir: (path, recursive) => fsCall('rmdir', path, { dirPath: path, recursive: !!recursive }, () => undefined),
     usage: (path) =>
