@@ -7,3 +7,5 @@ export { DownloaderError, DownloaderErrorCode, errorName as downloaderErrorName 
 export type { DownloaderErrorName, ErrorModel } from './errors';
 export { decodePlayAuth, buildMediaInfo } from './playinfo';
 export type { DownloadSource, GetPlayInfoResponse, MediaInfo, PlayInfoItem, TrackInfo, VidAppServer, VidAuth, VidSts } from './playinfo';
+export { DownloadManager } from './manager';
+export type { DownloadItem, DownloadManagerOptions, ItemState } from './manager';
