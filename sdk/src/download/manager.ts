@@ -146,9 +146,16 @@ export class DownloadManager {
     Object.assign(item, patch);
     const i = this.index(item);
     if (i < 0) return;
-    const p: Record<string, unknown> = {};
+    // a state change carries the pending progress with it (one patch, not two)
+    const pending = this.pendingPatch.get(item.id) as Record<string, unknown> | undefined;
+    this.pendingPatch.delete(item.id);
+    const h = this.timers.get(item.id);
+    if (h !== undefined) {
+      this.adapter.clearTimeout(h);
+      this.timers.delete(item.id);
+    }
+    const p: Record<string, unknown> = Object.assign({}, pending || {});
     for (const k of Object.keys(patch)) p[`items[${i}].${k}`] = (patch as Record<string, unknown>)[k];
-    this.flushPending(item);
     this.persist();
     this.change(p);
   }
