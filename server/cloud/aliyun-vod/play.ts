@@ -332,8 +332,14 @@ export function getPlayCatalog(ctx: Pick<CloudContext, 'rootDataDir'>): PlayCata
   return c;
 }
 
+/** Transcodes (OSS reads) in flight per cloud: aborted when the cloud closes, so no close waits on them. */
+const transcodes = new Map<string, Set<AbortController>>();
+
 export function releasePlayCatalog(ctx: Pick<CloudContext, 'rootDataDir'>): void {
-  catalogs.delete(path.resolve(ctx.rootDataDir));
+  const key = path.resolve(ctx.rootDataDir);
+  catalogs.delete(key);
+  for (const c of transcodes.get(key) || []) c.abort();
+  transcodes.delete(key);
 }
 
 /**
@@ -614,13 +620,17 @@ export async function transcodeUpload(ctx: CloudContext, lib: UploadLibrary, vid
   const v = lib.videos[vid];
   if (!v) return;
   const ext = (/\.([a-z0-9]+)$/i.exec(v.FileName)?.[1] || 'mp4').toLowerCase();
+  const key = path.resolve(ctx.rootDataDir);
+  const ctl = new AbortController();
+  if (!transcodes.has(key)) transcodes.set(key, new Set());
+  transcodes.get(key)!.add(ctl);
   try {
     const dir = path.join(catalog.dataDir, 'streams');
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${vid}-od.${ext === 'mp3' ? 'mp3' : 'mp4'}`);
-    const res = await fetch(`${ctx.urls.oss}/_admin/object?bucket=${encodeURIComponent(v.bucket)}&key=${encodeURIComponent(v.key)}`);
+    const res = await fetch(`${ctx.urls.oss}/_admin/object?bucket=${encodeURIComponent(v.bucket)}&key=${encodeURIComponent(v.key)}`, { signal: ctl.signal });
     if (!res.ok || !res.body) throw new Error(`read ${v.key}: HTTP ${res.status}`);
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(file));
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(file), { signal: ctl.signal });
     const size = statSync(file).size;
     catalog.uploads[vid] = [
       {
@@ -643,6 +653,8 @@ export async function transcodeUpload(ctx: CloudContext, lib: UploadLibrary, vid
     catalog.save();
     ctx.log(`video ${vid} playable (OD ${size} bytes)`);
   } catch (e) {
-    ctx.log(`video ${vid} transcode failed: ${(e as Error).message}`);
+    if (!ctl.signal.aborted) ctx.log(`video ${vid} transcode failed: ${(e as Error).message}`);
+  } finally {
+    transcodes.get(key)?.delete(ctl);
   }
 }
