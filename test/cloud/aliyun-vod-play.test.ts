@@ -160,6 +160,32 @@ describe('GetVideoPlayAuth (pop-core) and PlayAuth-scoped credentials', () => {
   });
 });
 
+describe('uploads become playable', () => {
+  it('a video uploaded with its UploadAuth gets an OD MP4 track (the uploaded bytes) once the upload completes; Transcoding before', async () => {
+    const { decodeUploadAddress, decodeUploadAuth } = await import('../../sdk/src/aliyun');
+    const r = await vod().request<{ VideoId: string; UploadAddress: string; UploadAuth: string }>('CreateUploadVideo', { Title: 'mine', FileName: 'mine.mp4' }, { method: 'POST' });
+    expect((await popError(getPlayInfo({ VideoId: r.VideoId }))).code).toBe('Forbidden.IllegalStatus');
+    const auth = decodeUploadAuth(r.UploadAuth);
+    const addr = decodeUploadAddress(r.UploadAddress);
+    const oss = new OSS({ endpoint: cloud.urls.oss, bucket: addr.Bucket, region: 'oss-cn-shanghai', accessKeyId: auth.AccessKeyId, accessKeySecret: auth.AccessKeySecret, stsToken: auth.SecurityToken } as OSS.Options);
+    await oss.put(addr.FileName, LD);
+    let info: PlayInfoResp | undefined;
+    const end = Date.now() + 20000;
+    while (!info) {
+      try {
+        info = await getPlayInfo({ VideoId: r.VideoId });
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'Forbidden.IllegalStatus' || Date.now() > end) throw e;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    }
+    expect(info.PlayInfoList.PlayInfo).toHaveLength(1);
+    expect(info.PlayInfoList.PlayInfo[0]).toMatchObject({ Definition: 'OD', Format: 'mp4', Size: LD.length });
+    const bytes = Buffer.from(await (await fetch(info.PlayInfoList.PlayInfo[0].PlayURL)).arrayBuffer());
+    expect(bytes.equals(LD)).toBe(true);
+  });
+});
+
 describe('play domain (vod-cdn)', () => {
   const url = async (def = 'LD', fmt = 'mp4', extra: Record<string, unknown> = {}) =>
     (await getPlayInfo({ VideoId: CLIP, Formats: fmt, Definition: def, ...extra })).PlayInfoList.PlayInfo[0].PlayURL;
