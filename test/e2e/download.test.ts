@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AliMediaDownloader, AppClient, createWxAdapter, DownloaderErrorCode } from 'mp-media-sdk';
-import type { DownloaderError, ErrorModel, MediaInfo, PlatformAdapter, VidAuth, VidSts } from 'mp-media-sdk';
+import { AliMediaDownloader, AppClient, createWxAdapter, DownloaderErrorCode, VODUpload } from 'mp-media-sdk';
+import type { DownloaderError, ErrorModel, MediaInfo, PlatformAdapter, VidAuth, VidSts, VODUploadAuthResult, VODUploadInfo } from 'mp-media-sdk';
 import { startDevStack, DevStack } from '../../server';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import { MEDIA_DIR, SAMPLE_VIDEO_IDS } from '../../server/cloud/aliyun-vod/play';
@@ -288,6 +288,70 @@ describe('HLS (AES-128) → MP4', () => {
     const p = `${rt.wx.env.USER_DATA_PATH}/x.ts`;
     rt.wx.getFileSystemManager().writeFileSync(p, 'not a video');
     await expect(appAdapter(rt).saveVideoToPhotosAlbum!(p)).rejects.toMatchObject({ message: expect.stringContaining('invalid file type') });
+  });
+});
+
+describe('network budget', () => {
+  it('uploads (VODUpload, parallel 5) and downloads (2 items × 6) together never hand WeChat more than 10 tasks', async () => {
+    const rt = runtime();
+    // count what the SDK hands to wx (not what the runtime lets run): +1 on call, −1 on complete
+    let active = 0;
+    let max = 0;
+    const kinds = { up: 0, down: 0 };
+    let both = false;
+    for (const api of ['request', 'uploadFile', 'downloadFile']) {
+      const orig = rt.wx[api];
+      rt.wx[api] = (o: any) => {
+        const kind = String(o.url).startsWith(stack.cloud!.cdn!) ? 'down' : o.method === 'PUT' || api === 'uploadFile' ? 'up' : undefined;
+        active++;
+        if (kind) kinds[kind]++;
+        if (kinds.up > 0 && kinds.down > 0) both = true;
+        max = Math.max(max, active);
+        const done = o.complete;
+        o.complete = (r: unknown) => {
+          active--;
+          if (kind) kinds[kind]--;
+          if (done) done(r);
+        };
+        return orig(o);
+      };
+    }
+    const adapter = appAdapter(rt);
+    const app = new AppClient({ baseUrl: stack.appServerUrl, adapter });
+    // the downloads take their 6 slots first and are held at the CDN
+    await admin('POST', '/_admin/faults', { type: 'hold', times: null, path: `/${CLIP}/` });
+    const runs: Array<Promise<string>> = [];
+    for (const def of ['LD', 'SD']) {
+      const d = new AliMediaDownloader({ adapter, chunkSize: 16 * KB, parallel: 6 });
+      d.setSaveDirectory(`${rt.wx.env.USER_DATA_PATH}/downloads`);
+      const info = await d.prepare({ vid: CLIP, appClient: app });
+      d.selectTrack(trackIndex(info, def, 'mp4'));
+      runs.push(d.start());
+    }
+    await until(async () => (await admin('GET', '/_admin/holds')).held >= 6, 'six download requests held');
+    let ended!: () => void;
+    const end = new Promise<void>((r) => (ended = r));
+    const failures: string[] = [];
+    const up = new VODUpload({
+      userId: 'e2e',
+      adapter: appAdapter(rt), // its own adapter object: the budget is shared per wx, not per adapter
+      partSize: 100 * KB,
+      parallel: 5,
+      getUploadAuth: (i: VODUploadInfo) => app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', i.videoId ? { videoId: i.videoId } : { title: 'budget', fileName: i.file.name, fileSize: i.fileSize }),
+      onUploadFailed: (_i, code) => failures.push(code),
+      onUploadEnd: () => ended(),
+    });
+    up.addFile({ url: rt.files.writeTempSized('budget.mp4', 1200 * KB) });
+    up.startUpload();
+    await until(() => both && kinds.up >= 4, 'uploads running beside the held downloads');
+    await end;
+    expect(failures).toEqual([]);
+    await admin('DELETE', '/_admin/faults');
+    const files = await Promise.all(runs);
+    expect(fileBytes(rt, files[0]).equals(LD)).toBe(true);
+    expect(fileBytes(rt, files[1]).equals(SD)).toBe(true);
+    // exactly the cap: 6 held downloads + 4 of the uploader's 5 parts; the 5th part waited in the SDK, not in WeChat
+    expect(max).toBe(10);
   });
 });
 
