@@ -68,10 +68,44 @@ async function vendorCryptoJs() {
   }
 }
 
-vendorCryptoJs().then(
-  () => console.log(`sdk built → ${path.relative(process.cwd(), dist)} (${files.length} modules${subs.size ? `; vendored crypto-js: ${[...subs].sort().join(', ')}` : ''})`),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+// The downloader's media libraries (mux.js TS demux layers, mp4-muxer) get the same treatment: one esbuild bundle,
+// miniprogram_dist/vendor/media.js, every require("mux.js/…") / require("mp4-muxer") rewritten to it.
+async function vendorMedia() {
+  const MEDIA_REQ = /require\((["'])((?:mux\.js\/[a-zA-Z0-9_./-]+)|mp4-muxer)\1\)/g;
+  const mediaSpecs = new Set();
+  for (const f of files) for (const m of fs.readFileSync(f, 'utf8').matchAll(MEDIA_REQ)) mediaSpecs.add(m[2]);
+  if (!mediaSpecs.size) return;
+  const vendorDir = path.join(dist, 'vendor');
+  fs.mkdirSync(vendorDir, { recursive: true });
+  const entry = [...mediaSpecs].sort().map((s) => `exports[${JSON.stringify(s)}] = require(${JSON.stringify(s)});`).join('\n');
+  await esbuild.build({
+    stdin: { contents: entry, resolveDir: path.resolve(__dirname, '..'), sourcefile: 'media-vendor.js' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'neutral',
+    mainFields: ['main'],
+    target: 'es2017',
+    minify: true,
+    legalComments: 'inline',
+    // no AMD / UMD branch a bundler (Taro's webpack) could trip on, as for crypto-js
+    define: { define: 'undefined' },
+    outfile: path.join(vendorDir, 'media.js'),
+  });
+  for (const f of files) {
+    const src = fs.readFileSync(f, 'utf8');
+    if (!src.match(MEDIA_REQ)) continue;
+    let rel = path.relative(path.dirname(f), path.join(vendorDir, 'media.js')).split(path.sep).join('/');
+    if (!rel.startsWith('.')) rel = `./${rel}`;
+    fs.writeFileSync(f, src.replace(MEDIA_REQ, (_m, _q, spec) => `require(${JSON.stringify(rel)})[${JSON.stringify(spec)}]`));
+  }
+}
+
+vendorCryptoJs()
+  .then(vendorMedia)
+  .then(
+    () => console.log(`sdk built → ${path.relative(process.cwd(), dist)} (${files.length} modules${subs.size ? `; vendored crypto-js: ${[...subs].sort().join(', ')}` : ''})`),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );

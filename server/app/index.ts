@@ -13,6 +13,7 @@ import polyvRoutes from './routes/polyv';
 import iotRoutes from './routes/iot';
 import { errorEnvelope, installZodCompilers, isDocsRoute, registerApiDocs, responseCheckMode } from './openapi';
 import { isLoopback } from '../cloud';
+import vodPlayRoutes from './routes/vod-play';
 
 export type { AppDeps, AuthUser } from './deps';
 
@@ -112,5 +113,6 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
   await app.register(async (scope) => vodRoutes(scope, deps));
   await app.register(async (scope) => polyvRoutes(scope, deps));
   await app.register(async (scope) => iotRoutes(scope, deps));
+  await app.register(async (scope) => vodPlayRoutes(scope, deps));
   return { app, config, routes };
 }

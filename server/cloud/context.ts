@@ -6,10 +6,10 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 
-export type ProviderName = 'wechat' | 'oss' | 'vod' | 'sts' | 'polyv' | 'iot';
+export type ProviderName = 'wechat' | 'oss' | 'vod' | 'sts' | 'polyv' | 'iot' | 'cdn';
 
 /** Base URLs of every provider's listener (e.g. http://127.0.0.1:40123), known once all are listening. */
-export type CloudUrls = Record<ProviderName, string>;
+export type CloudUrls = Record<Exclude<ProviderName, 'cdn'>, string> & Partial<Record<'cdn', string>>;
 
 export interface CloudContext {
   /** The provider's own folder under the cloud's data dir (created before build). */

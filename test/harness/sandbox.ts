@@ -20,9 +20,25 @@ export type Area = 'tmp' | 'usr';
 
 /** Thrown by the file operations; `detail` is the text after "<api>:fail ". */
 export class FsFail extends Error {
-  constructor(readonly detail: string) {
+  constructor(readonly detail: string, readonly errno?: number) {
     super(detail);
   }
+}
+
+/** WeChat's user-file quota: user files + saved files share 200 MB per mini-program. */
+export const USER_DATA_QUOTA = 200 * 1024 * 1024;
+/** The text and errno WeChat fails writes with when the quota would be exceeded. */
+export const QUOTA_DETAIL = 'the maximum size of the file storage limit is exceeded';
+export const QUOTA_ERRNO = 1300202;
+
+function dirSize(dir: string): number {
+  let n = 0;
+  for (const d of nodeFs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, d.name);
+    if (d.isDirectory()) n += dirSize(full);
+    else if (d.isFile()) n += nodeFs.statSync(full).size;
+  }
+  return n;
 }
 
 const NODE_REASONS: Record<string, string> = {
@@ -177,13 +193,33 @@ type Op = (o: any) => Record<string, unknown>;
 
 /** `wx.getFileSystemManager()` over a Sandbox. */
 /** Operations that change files (dropped once the app is killed). */
-const MUTATING = new Set(['writeFile', 'appendFile', 'saveFile', 'unlink', 'mkdir', 'rmdir', 'copyFile', 'rename', 'removeSavedFile']);
+const MUTATING = new Set(['writeFile', 'appendFile', 'saveFile', 'unlink', 'mkdir', 'rmdir', 'copyFile', 'rename', 'removeSavedFile', 'open', 'write', 'ftruncate', 'truncate', 'close']);
 
 /**
  * `alive()` false = the app was killed: asynchronous calls do nothing (no effect, no callback), synchronous reads
  * still answer and synchronous writes are dropped.
  */
-export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) => void, alive: () => boolean = () => true): Record<string, unknown> {
+export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) => void, alive: () => boolean = () => true, quota: number = USER_DATA_QUOTA): Record<string, unknown> {
+  /** Fails like WeChat when `grow` more bytes of user files would pass the quota. */
+  const checkQuota = (grow: number) => {
+    if (grow > 0 && dirSize(sb.usrDir) + grow > quota) throw new FsFail(QUOTA_DETAIL, QUOTA_ERRNO);
+  };
+  const sizeIfFile = (real: string) => {
+    try {
+      const st = nodeFs.statSync(real);
+      return st.isFile() ? st.size : 0;
+    } catch {
+      return 0;
+    }
+  };
+  /** Open file descriptors (FileSystemManager.open): fd → file. */
+  const fds = new Map<string, { fd: number; real: string; wxPath: string; writable: boolean; append: boolean }>();
+  let fdSeq = 0;
+  const fdOf = (fd: unknown) => {
+    const f = typeof fd === 'string' ? fds.get(fd) : undefined;
+    if (!f) throw new FsFail('bad file descriptor');
+    return f;
+  };
   const statOf = (real: string, verb: string, wxPath: string): nodeFs.Stats => {
     try {
       return nodeFs.statSync(real);
@@ -240,6 +276,7 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
     writeFile(o: { filePath: string; data: unknown; encoding?: string }) {
       const r = sb.resolveWritable(o.filePath, 'open');
       const buf = dataToBuffer(o.data, o.encoding);
+      checkQuota(buf.length - sizeIfFile(r.real));
       try {
         nodeFs.writeFileSync(r.real, buf);
       } catch (e) {
@@ -252,6 +289,7 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
       const st = statOf(r.real, 'open', o.filePath);
       if (st.isDirectory()) throw new FsFail(`illegal operation on a directory, open ${o.filePath}`);
       const buf = dataToBuffer(o.data, o.encoding);
+      checkQuota(buf.length);
       try {
         nodeFs.appendFileSync(r.real, buf);
       } catch (e) {
@@ -298,6 +336,7 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
       if (st.isDirectory()) throw new FsFail(`illegal operation on a directory, open ${o.tempFilePath}`);
       const savedFilePath = o.filePath || `${sb.userDataPath}/store_${path.basename(src.real)}`;
       const dst = sb.resolveWritable(savedFilePath, 'open');
+      checkQuota(st.size - sizeIfFile(dst.real));
       try {
         nodeFs.renameSync(src.real, dst.real);
       } catch (e) {
@@ -352,6 +391,7 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
       const st = statOf(src.real, 'copyfile', o.srcPath);
       if (st.isDirectory()) throw new FsFail(`illegal operation on a directory, copyfile ${o.srcPath}`);
       const dst = sb.resolveWritable(o.destPath, 'copyfile');
+      checkQuota(st.size - sizeIfFile(dst.real));
       try {
         nodeFs.copyFileSync(src.real, dst.real);
       } catch (e) {
@@ -361,8 +401,9 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
     },
     rename(o: { oldPath: string; newPath: string }) {
       const src = sb.resolve(o.oldPath, 'rename');
-      statOf(src.real, 'rename', o.oldPath);
+      const sst = statOf(src.real, 'rename', o.oldPath);
       const dst = sb.resolveWritable(o.newPath, 'rename');
+      if (src.area === 'tmp') checkQuota(sst.size - sizeIfFile(dst.real));
       try {
         nodeFs.renameSync(src.real, dst.real);
       } catch (e) {
@@ -384,13 +425,71 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
     removeSavedFile(o: { filePath: string }) {
       return ops.unlink({ filePath: o.filePath });
     },
+    // ---- descriptors (base library 2.16.1): open / write / read / fstat / ftruncate / close, and truncate by path
+    open(o: { filePath: string; flag?: string }) {
+      const flag = o.flag || 'r';
+      if (!['a', 'ax', 'a+', 'ax+', 'as', 'as+', 'r', 'r+', 'rs+', 'w', 'wx', 'w+', 'wx+'].includes(flag)) throw new FsFail(`invalid flag "${flag}"`);
+      const writable = flag !== 'r';
+      const r = writable ? sb.resolveWritable(o.filePath, 'open') : sb.resolve(o.filePath, 'open');
+      let fd: number;
+      try {
+        fd = nodeFs.openSync(r.real, flag);
+      } catch (e) {
+        throw nodeFail(e, 'open', o.filePath);
+      }
+      const id = String(++fdSeq);
+      fds.set(id, { fd, real: r.real, wxPath: o.filePath, writable, append: flag.startsWith('a') });
+      return { fd: id };
+    },
+    write(o: { fd: string; data: unknown; offset?: number; length?: number; position?: number; encoding?: string }) {
+      const f = fdOf(o.fd);
+      if (!f.writable) throw new FsFail('bad file descriptor');
+      let buf = dataToBuffer(o.data, o.encoding);
+      if (typeof o.data !== 'string') {
+        const off = o.offset || 0;
+        const len = o.length === undefined ? buf.length - off : o.length;
+        if (off < 0 || len < 0 || off + len > buf.length) throw new FsFail('the value of "offset" / "length" is out of range');
+        buf = buf.subarray(off, off + len);
+      }
+      const size = nodeFs.fstatSync(f.fd).size;
+      const pos = f.append || o.position === undefined || o.position === null ? size : o.position;
+      checkQuota(Math.max(0, pos + buf.length - size));
+      const n = nodeFs.writeSync(f.fd, buf, 0, buf.length, f.append ? null : pos);
+      return { bytesWritten: n };
+    },
+    fstat(o: { fd: string }) {
+      return { stats: new WxStats(nodeFs.fstatSync(fdOf(o.fd).fd)) };
+    },
+    ftruncate(o: { fd: string; length?: number }) {
+      const f = fdOf(o.fd);
+      const len = o.length || 0;
+      checkQuota(len - nodeFs.fstatSync(f.fd).size);
+      nodeFs.ftruncateSync(f.fd, len);
+      return {};
+    },
+    close(o: { fd: string }) {
+      const f = fdOf(o.fd);
+      nodeFs.closeSync(f.fd);
+      fds.delete(o.fd);
+      return {};
+    },
+    truncate(o: { filePath: string; length?: number }) {
+      const r = sb.resolveWritable(o.filePath, 'open');
+      const st = statOf(r.real, 'open', o.filePath);
+      if (st.isDirectory()) throw new FsFail(`illegal operation on a directory, open ${o.filePath}`);
+      const len = o.length || 0;
+      if (!Number.isInteger(len) || len < 0) throw new FsFail(`the value of "length" is out of range. Received ${String(o.length)}`);
+      checkQuota(len - st.size);
+      nodeFs.truncateSync(r.real, len);
+      return {};
+    },
   };
 
-  const run = (api: string, o: any): { ok: true; res: Record<string, unknown> } | { ok: false; detail: string } => {
+  const run = (api: string, o: any): { ok: true; res: Record<string, unknown> } | { ok: false; detail: string; errno?: number } => {
     try {
       return { ok: true, res: ops[api](o || {}) };
     } catch (e) {
-      if (e instanceof FsFail) return { ok: false, detail: e.detail };
+      if (e instanceof FsFail) return { ok: false, detail: e.detail, errno: e.errno };
       return { ok: false, detail: (e as Error).message || String(e) };
     }
   };
@@ -401,7 +500,7 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
       if (!alive()) return;
       const r = run(api, o);
       if (r.ok) deliver(o, true, { ...r.res, errMsg: `${api}:ok` }, schedule);
-      else deliver(o, false, { errMsg: `${api}:fail ${r.detail}` }, schedule);
+      else deliver(o, false, r.errno ? { errMsg: `${api}:fail ${r.detail}`, errno: r.errno } : { errMsg: `${api}:fail ${r.detail}` }, schedule);
     };
   }
   // Synchronous variants take positional arguments, return the result and throw Error("<api>Sync:fail …").
@@ -409,7 +508,7 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
     fsm[`${api}Sync`] = (...args: any[]) => {
       if (!alive() && MUTATING.has(api)) return undefined;
       const r = run(api, toObj(...args));
-      if (!r.ok) throw wxSyncError(`${api}Sync:fail ${r.detail}`);
+      if (!r.ok) throw Object.assign(wxSyncError(`${api}Sync:fail ${r.detail}`), r.errno ? { errno: r.errno } : {});
       return pick(r.res);
     };
   };
@@ -426,5 +525,11 @@ export function createFileSystemManager(sb: Sandbox, schedule: (fn: () => void) 
   sync('rmdir', (dirPath, recursive) => ({ dirPath, recursive }), none);
   sync('copyFile', (srcPath, destPath) => ({ srcPath, destPath }), none);
   sync('rename', (oldPath, newPath) => ({ oldPath, newPath }), none);
+  sync('open', (o) => o, (r) => r.fd);
+  sync('write', (o) => o, (r) => ({ bytesWritten: r.bytesWritten }));
+  sync('fstat', (o) => o, (r) => r.stats);
+  sync('ftruncate', (o) => o, none);
+  sync('close', (o) => o, none);
+  sync('truncate', (o) => o, none);
   return fsm;
 }

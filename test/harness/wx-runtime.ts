@@ -56,6 +56,8 @@ export interface WxRuntimeOptions {
   networkTimeout?: Partial<Record<NetApi, number>>;
   /** Added: delete temp files left by a previous runtime on the same sandbox (WeChat keeps them only per run). */
   clearTempOnStart?: boolean;
+  /** Added: bytes of user files + saved files allowed (WeChat: 200 MB); writes beyond fail with errno 1300202. */
+  userDataQuota?: number;
 }
 
 export interface MediaFile {
@@ -88,8 +90,8 @@ export interface WxRuntime {
     readonly tempDir: string;
     readonly userDir: string;
   };
-  /** pending: batches queued; clear(): drop them (a test that failed before picking must not feed the next one). */
-  media: { enqueue(files: MediaFile[]): void; readonly pending: number; clear(): void };
+  /** pending: batches queued; clear(): drop them (a test that failed before picking must not feed the next one); album: real paths saved to the album. */
+  media: { enqueue(files: MediaFile[]): void; readonly pending: number; clear(): void; readonly album: string[] };
   app: { hide(): void; show(options?: Record<string, unknown>): void; readonly hidden: boolean };
   setOpenid(openid: string): void;
   /** Added: the openid wx.login currently logs in as. */
@@ -177,7 +179,36 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
     schedule,
   });
   const storage = new WxStorage(sandboxDir);
-  const fsm = createFileSystemManager(sandbox, schedule, () => !killed);
+  const fsm = createFileSystemManager(sandbox, schedule, () => !killed, opts.userDataQuota);
+  /** Videos saved with wx.saveVideoToPhotosAlbum (the phone's album), in order. */
+  const album: string[] = [];
+  const saveVideoToPhotosAlbum = (o: Callbacks & { filePath?: string }) => {
+    if (killed) return;
+    const fail = (d: string) => deliver(o, false, { errMsg: `saveVideoToPhotosAlbum:fail ${d}` }, schedule);
+    let real: string;
+    try {
+      real = sandbox.resolve(o.filePath, 'open').real;
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+    let head: Buffer;
+    try {
+      const fd = nodeFs.openSync(real, 'r');
+      head = Buffer.alloc(12);
+      nodeFs.readSync(fd, head, 0, 12, 0);
+      nodeFs.closeSync(fd);
+    } catch {
+      return fail(`file not found, ${o.filePath}`);
+    }
+    // WeChat: "支持mp4视频格式" — other files fail "invalid file type" (checked by extension and by the ftyp box)
+    if (!/\.mp4$/i.test(String(o.filePath)) || head.toString('latin1', 4, 8) !== 'ftyp') return fail('invalid file type');
+    const dir = path.join(sandboxDir, 'album');
+    nodeFs.mkdirSync(dir, { recursive: true });
+    const dest = path.join(dir, `${album.length}-${path.basename(real)}`);
+    nodeFs.copyFileSync(real, dest);
+    album.push(dest);
+    deliver(o, true, { errMsg: 'saveVideoToPhotosAlbum:ok' }, schedule);
+  };
 
   let openid = opts.openid || `o${createHash('sha256').update(sandboxDir).digest('base64url').slice(0, 27)}`;
   let closed = false;
@@ -336,6 +367,7 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
     checkSession: simple('checkSession', () => ({})),
     getAccountInfoSync: () => ({ miniProgram: { appId, envVersion: 'develop', version: '' }, plugin: {} }),
     // media
+    saveVideoToPhotosAlbum: promisify(saveVideoToPhotosAlbum),
     chooseMedia: promisify(chooseMedia),
     chooseVideo: promisify(chooseVideo),
     chooseImage: promisify(chooseImage),
@@ -400,6 +432,7 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
       clear() {
         mediaQueue.length = 0;
       },
+      album,
     },
     app: {
       hide() {

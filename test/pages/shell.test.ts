@@ -17,11 +17,12 @@ beforeAll(async () => {
 afterAll(() => env.close());
 
 describe('demo shell', () => {
-  it('has the three product tabs', () => {
+  it('has the four product tabs', () => {
     expect(appJson.tabBar.list.map((t: { pagePath: string; text: string }) => [t.pagePath, t.text])).toEqual([
       ['pages/upload/index', '上传 Upload'],
       ['pages/player/index', '播放 Player'],
       ['pages/devices/index', '设备 Devices'],
+      ['pages/download/index', '下载 Download'],
     ]);
   });
 

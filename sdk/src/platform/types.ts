@@ -89,6 +89,17 @@ export interface PlatformFs {
   mkdir(path: string): Promise<void>;
   /** Move a temp file into persistent storage; returns the saved path. */
   saveFile(tempFilePath: string, filePath?: string): Promise<string>;
+  /** Append bytes to an existing user file (FileSystemManager.appendFile). Optional: older adapters lack it. */
+  appendFile?(path: string, data: ArrayBuffer): Promise<void>;
+  /** Cut a user file to `length` bytes (FileSystemManager.truncate, base library 2.16.1). */
+  truncate?(path: string, length: number): Promise<void>;
+  rename?(oldPath: string, newPath: string): Promise<void>;
+  /** Write bytes at `position` of an existing user file (open r+ / write / close, base library 2.16.1). */
+  writeAt?(path: string, position: number, data: ArrayBuffer): Promise<void>;
+  readdir?(path: string): Promise<string[]>;
+  rmdir?(path: string, recursive?: boolean): Promise<void>;
+  /** Bytes used under a folder (recursive stat; both result shapes WeChat has documented). */
+  usage?(path: string): Promise<number>;
 }
 
 export interface PlatformStorage {
@@ -118,6 +129,8 @@ export interface PlatformAdapter {
   clearTimeout(handle: unknown): void;
   /** Optional logger for warnings the developer should see (defaults to console.warn). */
   warn(message: string, ...args: unknown[]): void;
+  /** wx.saveVideoToPhotosAlbum (MP4 only on WeChat). Optional: hosts without an album lack it. */
+  saveVideoToPhotosAlbum?(filePath: string): Promise<void>;
 }
 
 /** Case-insensitive header read. */

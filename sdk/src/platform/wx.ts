@@ -74,10 +74,23 @@ function wxError(api: string, err: { errMsg?: string; errno?: number } | undefin
   );
 }
 
-function fsError(api: string, path: string, err: { errMsg?: string } | undefined): MediaKitError {
+function fsError(api: string, path: string, err: { errMsg?: string; errno?: number } | undefined): MediaKitError {
   const errMsg = (err && err.errMsg) || `${api}:fail`;
   const code = /no such file|not exist|not found/i.test(errMsg) ? PlatformErrorCode.FileNotFound : PlatformErrorCode.FileSystem;
-  return new MediaKitError(code, `${errMsg} (${path})`, { api, path, errMsg });
+  return new MediaKitError(code, `${errMsg} (${path})`, { api, path, errMsg, errno: err && err.errno });
+}
+
+/**
+ * One network budget per wx object: WeChat caps request + uploadFile + downloadFile at 10 in flight for the whole
+ * mini-program, so every adapter over the same `wx` (uploader, downloader, AppClient) shares one limiter.
+ */
+const limiters = new WeakMap<object, Limiter>();
+let globalLimiter: Limiter | undefined;
+function sharedLimiter(wxLike: WxLike | undefined, max: number): Limiter {
+  if (!wxLike) return (globalLimiter ||= new Limiter(max));
+  let l = limiters.get(wxLike);
+  if (!l) limiters.set(wxLike, (l = new Limiter(max)));
+  return l;
 }
 
 function compareVersion(a: string, b: string): number {
@@ -110,7 +123,7 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
     if (!w) throw new MediaKitError(PlatformErrorCode.Unsupported, 'No `wx` object: pass an adapter (createInjectedAdapter / createTaroAdapter).');
     return w;
   };
-  const limiter = new Limiter(Math.max(1, Math.min(options.maxConcurrent || 10, 10)));
+  const limiter = options.maxConcurrent ? new Limiter(Math.max(1, Math.min(options.maxConcurrent, 10))) : sharedLimiter(wxLike, 10);
 
   /**
    * One wx network task (request / uploadFile / downloadFile) under the limiter: abort wiring, errMsg mapping, and
@@ -243,6 +256,28 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
       }),
     saveFile: (tempFilePath, filePath) =>
       fsCall('saveFile', tempFilePath, { tempFilePath, filePath }, (res: { savedFilePath: string }) => res.savedFilePath),
+    appendFile: (path, data) => fsCall('appendFile', path, { filePath: path, data }, () => undefined),
+    truncate: (path, length) => fsCall('truncate', path, { filePath: path, length }, () => undefined),
+    rename: (oldPath, newPath) => fsCall('rename', oldPath, { oldPath, newPath }, () => undefined),
+    writeAt: async (path, position, data) => {
+      const fd = await fsCall('open', path, { filePath: path, flag: 'r+' }, (res: { fd: string }) => res.fd);
+      try {
+        await fsCall('write', path, { fd, data, position }, () => undefined);
+      } finally {
+        await fsCall('close', path, { fd }, () => undefined).catch(() => undefined);
+      }
+    },
+    readdir: (path) => fsCall('readdir', path, { dirPath: path }, (res: { files: string[] }) => res.files),
+    rmdir: (path, recursive) => fsCall('rmdir', path, { dirPath: path, recursive: !!recursive }, () => undefined),
+    usage: (path) =>
+      fsCall('stat', path, { path, recursive: true }, (res: { stats: unknown }) => {
+        // WeChat has documented two shapes: {relPath: Stats} (older) and [{path, stats}] (current)
+        const st = res.stats as any;
+        const list: any[] = Array.isArray(st) ? st.map((x: any) => x && x.stats) : st && typeof st.isFile === 'function' ? [st] : Object.keys(st || {}).map((k) => st[k]);
+        let n = 0;
+        for (const x of list) if (x && (typeof x.isFile !== 'function' || x.isFile())) n += Number(x.size) || 0;
+        return n;
+      }),
   };
 
   const storage: PlatformStorage = {
@@ -295,5 +330,11 @@ export function createWxAdapter(wxLike?: WxLike, options: WxAdapterOptions = {})
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
     warn: (message, ...args) => console.warn(`[mp-media-sdk] ${message}`, ...args),
+    saveVideoToPhotosAlbum: (filePath) =>
+      new Promise<void>((resolve, reject) => {
+        const w = getWx() as WxLike & { saveVideoToPhotosAlbum?: (o: any) => void };
+        if (typeof w.saveVideoToPhotosAlbum !== 'function') return reject(new MediaKitError(PlatformErrorCode.Unsupported, 'wx.saveVideoToPhotosAlbum is not available.'));
+        w.saveVideoToPhotosAlbum({ filePath, success: () => resolve(), fail: (err: { errMsg?: string; errno?: number }) => reject(fsError('saveVideoToPhotosAlbum', filePath, err)) });
+      }),
   };
 }

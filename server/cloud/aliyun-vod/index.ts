@@ -17,6 +17,7 @@ import { encodeUploadAddress, encodeUploadAuth } from '../../../sdk/src/aliyun/c
 import { getAliyunShared, isoSeconds, LOCAL_REGION, registerCredentialAdmin, releaseAliyunShared, type AliyunShared } from '../aliyun-common';
 import { mountRpcService, required, rpcFrameworkErrors, RpcError, type RpcParams } from '../aliyun-common/rpc';
 import { ownGet } from '../../safe-input';
+import { releasePlayCatalog, transcodeUpload, withPlayActions } from './play';
 
 /** Video and audio file extensions VOD accepts for CreateUploadVideo. */
 export const VIDEO_EXTENSIONS = [
@@ -178,6 +179,7 @@ export function aliyunVodProvider(): CloudProvider {
           }
           save();
           ctx.log(`video ${v.VideoId} UploadSucc (${e.size} bytes)`);
+          void transcodeUpload(ctx, lib, v.VideoId, save); // play side: OD MP4 track, then Normal
           return;
         }
         const img = Object.values(lib.images).find((x) => x.key === e.key);
@@ -192,6 +194,7 @@ export function aliyunVodProvider(): CloudProvider {
       app.addHook('onClose', async () => {
         ctx.bus.off('oss:object-created', onObject);
         releaseAliyunShared(ctx);
+        releasePlayCatalog(ctx);
       });
 
       /** One object, one credential: what VOD's UploadAuth really grants. */
@@ -220,7 +223,10 @@ export function aliyunVodProvider(): CloudProvider {
         product: 'vod',
         hostId: `vod.${LOCAL_REGION}.aliyuncs.com`,
         version: '2017-03-21',
-        actions: {
+        // play side (play.ts): PlayAuth credentials are object-scoped; withPlayActions refuses object-scoped callers
+        // on every other action, as rejectObjectScoped did
+        rejectObjectScoped: false,
+        actions: withPlayActions(ctx, lib, {
           CreateUploadVideo: (p, caller) => {
             const title = required(p, 'Title');
             const fileName = required(p, 'FileName');
@@ -362,7 +368,7 @@ export function aliyunVodProvider(): CloudProvider {
             for (const k of Object.keys(info)) if (info[k] === undefined) delete info[k];
             return { ImageInfo: info };
           },
-        },
+        }),
       });
 
       registerCredentialAdmin(app, ctx);
