@@ -159,21 +159,71 @@ test('event detail plays the recording around the event from its m3u8', async ()
   p.unload();
 });
 
-test('device page: a rejected value shows the typed error, a valid one is set, the alarm list is one tap away', async () => {
-  const p = await renderPage('pages/device/index', { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
-  await p.until(() => p.data().writable.length > 0);
-  await p.input('.input-motionSensitivity', '7');
-  await p.tap('.write-motionSensitivity');
-  await p.until(() => p.data().error.show);
-  expect(p.data().error).toMatchObject({ code: 21081, name: 'IVAckErr_ParameterErr' });
-  expect(p.query('.error-box')).toBeTruthy();
-  expect(p.comp.dom.innerHTML).toContain('设备端判定参数错误（21081）');
-  await p.input('.input-motionSensitivity', '1');
-  await p.tap('.write-motionSensitivity');
-  await p.until(() => !p.data().error.show && p.data().writable.find((w: { name: string }) => w.name === 'motionSensitivity').value === '1');
-  await p.tap('.action-cameraOn');
-  await p.until(() => p.data().message.includes('已执行'));
-  await p.tap('.open-alarms');
-  expect(env.ui.navigations[env.ui.navigations.length - 1].url).toBe(`/pages/events/index?deviceId=${devices[0].deviceId}&mode=alarm`);
-  p.unload();
+describe('device page', () => {
+  let p: RenderedPage;
+  const setting = (name: string) => p.data().writable.find((w: { name: string }) => w.name === name);
+  const actionCalls = () => env.runtime.requests.filter((r) => /\/message\/action/.test(r.url)).length;
+  beforeAll(async () => {
+    p = await renderPage('pages/device/index', { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
+    await p.until(() => p.data().writable.length > 0 && !p.data().loading);
+  });
+  afterAll(() => p.unload());
+
+  test('status in words and settings with the control the thing model gives each property (no log level, no raw JSON)', () => {
+    const all = p.comp.dom.innerHTML as string;
+    const html = all.slice(0, all.indexOf('调试（开发者）'));
+    expect(p.data().readonly.map((r: { label: string; value: string }) => `${r.label}=${r.value}`)).toEqual(['固件版本=2.4.1', '电量=87%', 'Wi-Fi 信号=强（-52 dBm）', '存储卡=正常']);
+    expect(p.data().writable.map((w: { name: string; control: string }) => `${w.name}:${w.control}`)).toEqual(['_cloudStoage:info', 'nightVision:segmented', 'motionSensitivity:slider', 'osdText:text']);
+    expect(setting('motionSensitivity')).toMatchObject({ min: 1, max: 5, raw: 3 });
+    expect(setting('_cloudStoage').value).toMatch(/^(全时|事件)云存 · \d{4}-\d{2}-\d{2} 到期$/);
+    expect(p.queryAll('.seg-item')).toHaveLength(3);
+    expect(html).not.toContain('serviceType');
+    expect(html).not.toContain('日志级别');
+    expect(p.data().debug.map((d: { name: string }) => d.name)).toEqual(expect.arrayContaining(['deviceId', '_logLevel', '_cloudStoage', '_buildIn']));
+  });
+
+  test('a value the device rejects: the error under that setting, the control back at the device value; a valid one is set', async () => {
+    const i = p.data().writable.findIndex((w: { name: string }) => w.name === 'motionSensitivity');
+    await p.instance.onSlider({ currentTarget: { dataset: { index: i } }, detail: { value: 7 } });
+    expect(p.data().error).toMatchObject({ code: 21081, name: 'IVAckErr_ParameterErr', field: 'motionSensitivity' });
+    expect(setting('motionSensitivity')).toMatchObject({ raw: 3, busy: false });
+    expect(p.query('.error-motionSensitivity').dom.textContent).toBe('设备端判定参数错误：可设 1–5');
+    expect(p.query('.page-error')).toBeFalsy();
+    await p.tap('.seg-nightVision-1');
+    await p.until(() => setting('nightVision').raw === 1 && !setting('nightVision').busy);
+    expect(setting('nightVision').value).toBe('开');
+    expect(p.data().error.show).toBe(false);
+    expect(p.query('.error-motionSensitivity')).toBeFalsy();
+  });
+
+  test('a destructive action asks first: cancel sends nothing, confirm runs it once', async () => {
+    const before = actionCalls();
+    await p.tap('.action-reboot');
+    expect(p.data().confirm).toMatchObject({ show: true, title: '重启设备？', confirm: '重启' });
+    await p.tap('.confirm-dialog >>> .t-dialog__button--cancel >>> .t-button');
+    await p.until(() => !p.data().confirm.show);
+    expect(actionCalls()).toBe(before);
+    await p.tap('.action-reboot');
+    await p.until(() => p.data().confirm.show);
+    await p.tap('.confirm-dialog >>> .t-dialog__button--confirm >>> .t-button');
+    await p.until(() => p.data().message === '设备正在重启');
+    expect(actionCalls()).toBe(before + 1);
+  });
+
+  test('no double send while busy: two taps on the camera switch before the answer send one action', async () => {
+    const before = actionCalls();
+    const was = p.data().actions.find((a: { name: string }) => a.name === 'cameraOn').on;
+    const sw = p.query('.action-cameraOn').querySelector('.t-switch__body');
+    sw.dispatchEvent('tap');
+    sw.dispatchEvent('tap');
+    await p.until(() => p.data().actions.find((a: { name: string }) => a.name === 'cameraOn').busy === true);
+    await p.until(() => !p.data().actions.find((a: { name: string }) => a.name === 'cameraOn').busy);
+    expect(actionCalls()).toBe(before + 1);
+    expect(p.data().actions.find((a: { name: string }) => a.name === 'cameraOn').on).toBe(!was);
+  });
+
+  test('the alarm list is one tap away', async () => {
+    await p.tap('.open-alarms');
+    expect(env.ui.navigations[env.ui.navigations.length - 1].url).toBe(`/pages/events/index?deviceId=${devices[0].deviceId}&mode=alarm`);
+  });
 });
