@@ -55,6 +55,13 @@ describe('event list page', () => {
     expect(p.data().banner.show).toBe(false);
   });
 
+  test('a day header counts the day, not the loaded page: the last day reads "N+ 个" while more may load', () => {
+    const labels = p.data().groups.map((g: { label: string }) => g.label);
+    expect(p.data().pageEnd).toBe(false);
+    expect(labels[labels.length - 1]).toMatch(/ · \d+\+ 个$/);
+    for (const l of labels.slice(0, -1)) expect(l).toMatch(/ · \d+ 个$/);
+  });
+
   test('load more at the bottom appends the next page', async () => {
     const before = rows(p).map((r: { alarmId: string }) => r.alarmId);
     await p.instance.onReachBottom();
@@ -115,6 +122,19 @@ describe('event list page', () => {
     expect(rows(p).map((r: { alarmId: string }) => r.alarmId)).toEqual(expect.not.arrayContaining(chosen));
   });
 
+  test('全选 selects every loaded event and clears them again', async () => {
+    await p.tap('.select-toggle');
+    await p.tap('.select-all');
+    await p.until(() => p.data().allSelected === true);
+    expect(p.data().selectedCount).toBe(rows(p).length);
+    expect(rows(p).every((r: { selected: boolean }) => r.selected)).toBe(true);
+    await p.tap('.select-all');
+    await p.until(() => p.data().selectedCount === 0);
+    expect(rows(p).some((r: { selected: boolean }) => r.selected)).toBe(false);
+    await p.tap('.select-toggle');
+    expect(p.data().selecting).toBe(false);
+  });
+
   test('tapping an event opens its detail', async () => {
     await p.tap('.event');
     const r = rows(p)[0];
@@ -133,6 +153,15 @@ test('alarm list of an expired device: banner, and the empty state when only eve
   await p.until(() => p.data().empty === true);
   expect(p.query('.empty-state')).toBeTruthy();
   expect(p.queryAll('.event').length).toBe(0);
+  // The empty state says which filter emptied the list and clears it.
+  expect(p.data().emptyText).toBe('没有符合「有视频」的告警');
+  expect(p.comp.dom.innerHTML).toContain('没有符合「有视频」的告警');
+  await p.tap('.clear-filter');
+  await p.until(() => !p.data().loading && !p.data().empty);
+  expect(p.data().chips.every((c: { active: boolean }) => !c.active)).toBe(true);
+  expect(p.data().filtered).toBe(false);
+  expect(rows(p).length).toBeGreaterThan(0);
+  expect(p.query('.clear-filter')).toBeFalsy();
   p.unload();
 });
 

@@ -1,6 +1,7 @@
 /**
  * IoT event list (query deviceId, name; mode=alarm for the alarm list): grouped by day, filter chips, day picker,
- * pull-down refresh, load more, multi-select batch delete with confirmation, lazy thumbnails with a fallback.
+ * pull-down refresh, load more, multi-select (全选) batch delete with confirmation, lazy thumbnails with a fallback,
+ * an empty state that says which filter emptied the list and clears it.
  * Thin: logic in viewmodels/iot-events.ts.
  */
 import { getAppClient } from '../../services/app';
@@ -23,7 +24,7 @@ Component({
       }));
       this.setData({ ...vm.state });
       const name = query.name ? decodeURIComponent(query.name) : '';
-      wx.setNavigationBarTitle({ title: name ? `${name} · ${vm.state.title}` : vm.state.title });
+      wx.setNavigationBarTitle({ title: name ? `${name} · ${vm.state.title.replace(/列表$/, '')}` : vm.state.title });
       return vm.init();
     },
     onUnload() {
@@ -82,8 +83,13 @@ Component({
         });
       });
     },
-    onRenew() {
-      wx.showToast({ title: '演示：请在正式产品中接入云存订购', icon: 'none' });
+    onSelectAll() {
+      const vm = vmOf<EventsViewModel>(this);
+      if (vm) vm.toggleSelectAll();
+    },
+    onClearFilters() {
+      const vm = vmOf<EventsViewModel>(this);
+      if (vm) return vm.clearFilters();
     },
   },
 });
