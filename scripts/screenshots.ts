@@ -41,6 +41,40 @@ function readText(file: string): string {
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
 }
 
+/** A WXSS file with its relative @imports inlined (each file once). */
+function inlineWxss(file: string, seen: Set<string>): string {
+  if (seen.has(file) || !fs.existsSync(file)) return '';
+  seen.add(file);
+  return readText(file).replace(/@import\s+['"]([^'"]+)['"]\s*;/g, (_m, rel: string) => inlineWxss(path.resolve(path.dirname(file), rel), seen));
+}
+
+/**
+ * The styles of the custom components a page uses (usingComponents, recursively; npm names through the 构建 npm
+ * output in miniprogram_npm), as on the phone where each component brings its own WXSS. Library icons are a web
+ * font the offline shot cannot load: the few the pages show get a text stand-in.
+ */
+function componentsWxss(pageJsonFile: string): string {
+  const seenJson = new Set<string>();
+  const seenWxss = new Set<string>();
+  const out: string[] = [];
+  const walk = (jsonFile: string) => {
+    if (seenJson.has(jsonFile)) return;
+    seenJson.add(jsonFile);
+    const json = JSON.parse(readText(jsonFile) || '{}') as { usingComponents?: Record<string, string> };
+    for (const value of Object.values(json.usingComponents || {})) {
+      const base = value.startsWith('.') ? path.resolve(path.dirname(jsonFile), value) : value.startsWith('/') ? path.join(MP, value) : path.join(MP, 'miniprogram_npm', value);
+      if (!fs.existsSync(`${base}.json`)) continue;
+      out.push(inlineWxss(`${base}.wxss`, seenWxss));
+      walk(`${base}.json`);
+    }
+  };
+  walk(pageJsonFile);
+  if (!out.length) return '';
+  const icons: Record<string, string> = { 'chevron-right': '›', 'chevron-down': '⌄', 'chevron-up': '⌃', check: '✓', 'check-circle-filled': '✓', close: '×' };
+  out.push(Object.entries(icons).map(([k, v]) => `.t-icon-base.t-icon-${k}::before { content: '${v}'; font-family: sans-serif; font-style: normal; }`).join('\n'));
+  return out.join('\n');
+}
+
 /** Runs the capture; resolves with jest's exit code (states that did capture are still pictured). */
 function runCapture(outDir: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -104,7 +138,7 @@ async function main(): Promise<void> {
           tabBar: app.tabBar,
           title: s.title,
           appWxss,
-          pageWxss: readText(path.join(MP, `${base}/index.wxss`)),
+          pageWxss: `${componentsWxss(path.join(MP, `${base}/index.json`))}\n${readText(path.join(MP, `${base}/index.wxss`))}`,
           images: s.images,
           screenWidth: WIDTH,
           screenHeight: HEIGHT,

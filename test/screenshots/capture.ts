@@ -293,13 +293,23 @@ describe('设备详情 device', () => {
     await shot('device', PAGE, p, '设备详情：状态、设置、操作');
   });
 
-  test('a rejected value: the typed error', async () => {
+  test('a rejected value: the error under its setting', async () => {
     const p = await show(PAGE, { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
     await p.until(() => p.data().writable.length > 0 && !p.data().loading);
-    await p.input('.input-motionSensitivity', '7');
-    await p.tap('.write-motionSensitivity');
+    const i = p.data().writable.findIndex((w: { name: string }) => w.name === 'motionSensitivity');
+    await p.instance.onSlider({ currentTarget: { dataset: { index: i } }, detail: { value: 7 } });
     await p.until(() => p.data().error.show);
-    await shot('device-error', PAGE, p, '设备详情：设备拒绝设置值（错误码）');
+    await shot('device-error', PAGE, p, '设备详情：设备拒绝设置值，错误显示在该设置下');
+  });
+
+  test('a destructive action asks first', async () => {
+    const p = await show(PAGE, { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
+    await p.until(() => p.data().writable.length > 0 && !p.data().loading);
+    await p.tap('.action-formatSdCard');
+    await p.until(() => p.data().confirm.show);
+    // The dialog's enter transition moves on a tick later: picture it open, not at its first frame.
+    await p.until(() => !/t-dialog-enter(?!-)/.test(JSON.stringify(p.comp.toJSON())));
+    await shot('device-confirm', PAGE, p, '设备详情：格式化存储卡前的确认（警示色）');
   });
 });
 

@@ -255,7 +255,9 @@ export function nodeToHtml(node: WxNode | string, ctx: ConvertContext): string {
       const max = Number(attr(node, 'max') ?? 100);
       const value = Number(attr(node, 'value') ?? min);
       const pct = max > min ? ((value - min) / (max - min)) * 100 : 0;
-      return `${open('div', cls(), style, id)}<div class="wx-slider-track"><div class="wx-slider-fill" style="width:${fmt(pct)}%"></div><div class="wx-slider-thumb" style="left:${fmt(pct)}%"></div></div>${flag(node, 'show-value') ? `<span class="wx-slider-value">${fmt(value)}</span>` : ''}</div>`;
+      const active = attr(node, 'active-color') || attr(node, 'activeColor');
+      const fill = typeof active === 'string' && active ? `;background:${esc(active)}` : '';
+      return `${open('div', cls(), style, id)}<div class="wx-slider-track"><div class="wx-slider-fill" style="width:${fmt(pct)}%${fill}"></div><div class="wx-slider-thumb" style="left:${fmt(pct)}%"></div></div>${flag(node, 'show-value') ? `<span class="wx-slider-value">${fmt(value)}</span>` : ''}</div>`;
     }
     case 'input':
     case 'textarea': {
