@@ -114,6 +114,12 @@ async function main(): Promise<void> {
 
     const app = JSON.parse(readText(path.join(MP, 'app.json'))) as { window: WindowConfig; tabBar?: TabBar };
     const appWxss = readText(path.join(MP, 'app.wxss'));
+    const tabIcons: Record<string, string> = {};
+    for (const t of (app.tabBar && app.tabBar.list) || []) {
+      for (const icon of [t.iconPath, t.selectedIconPath]) {
+        if (icon && fs.existsSync(path.join(MP, icon))) tabIcons[icon] = `data:image/png;base64,${fs.readFileSync(path.join(MP, icon)).toString('base64')}`;
+      }
+    }
     fs.mkdirSync(OUT_DIR, { recursive: true });
 
     // playwright adds --headless and a fresh temporary --user-data-dir (removed on close) itself.
@@ -136,6 +142,7 @@ async function main(): Promise<void> {
           pagePath: s.pagePath,
           window: { ...app.window, ...pageJson },
           tabBar: app.tabBar,
+          tabIcons,
           title: s.title,
           appWxss,
           pageWxss: `${componentsWxss(path.join(MP, `${base}/index.json`))}\n${readText(path.join(MP, `${base}/index.wxss`))}`,

@@ -30,7 +30,7 @@ test('设备 tab lists the devices with online state and cloud-storage status, a
   const p = await renderPage('pages/devices/index');
   await p.until(() => p.data().devices.length === 4);
   expect(p.queryAll('.device').length).toBe(4);
-  expect(p.data().devices.map((d: { onlineText: string; storageClass: string }) => `${d.onlineText}/${d.storageClass}`)).toEqual(['在线/ok', '在线/warn', '离线/warn', '在线/expired']);
+  expect(p.data().devices.map((d: { onlineText: string; storageClass: string }) => `${d.onlineText}/${d.storageClass}`)).toEqual(['在线/ok', '在线/warn', '离线/expired', '在线/expired']);
   expect(p.comp.dom.innerHTML).toContain('车库摄像头');
   await p.tap('.open-alarms');
   expect(env.ui.navigations[env.ui.navigations.length - 1].url).toBe(`/pages/events/index?deviceId=${devices[0].deviceId}&name=${encodeURIComponent(devices[0].name)}&mode=alarm`);
