@@ -41,6 +41,8 @@ export interface PlayerViewState {
   notice: string;
   errorCode: string;
   errorMessage: string;
+  /** 重试 can help (a network or playback failure); false for a video that does not exist or a malformed vid. */
+  retryable: boolean;
 }
 
 export interface PlayerViewModelOptions {
@@ -54,6 +56,13 @@ export interface PlayerViewModelOptions {
 }
 
 const SAMPLE_LABELS: Record<string, string> = { LD: '流畅', SD: '流畅', HD: '高清', FHD: '超清' };
+
+/** Errors a retry cannot fix: the page offers no 重试 for them. */
+const FINAL_ERRORS = new Set<string>(['PolyvVideoNotFound', 'InvalidVideoId', 'InvalidParameter', PolyvErrorCode.EmptyVid]);
+
+export function isRetryable(code: string): boolean {
+  return !FINAL_ERRORS.has(code);
+}
 
 /** User-facing text for the SDK's typed errors (the server's message is kept when it is the better one). */
 export function playerErrorText(e: unknown): { code: string; message: string } {
@@ -69,9 +78,9 @@ export function playerErrorText(e: unknown): { code: string; message: string } {
     case PolyvErrorCode.PlaybackFailed:
       return { code: e.code, message: `视频无法播放（已换新凭证重试过）：${(e.details && e.details.errMsg) || '未知错误'}` };
     case PolyvErrorCode.TokenLoadFailed:
-      if (server === 'PolyvVideoNotFound') return { code: server, message: '找不到这个视频，请检查 vid。' };
+      if (server === 'PolyvVideoNotFound') return { code: server, message: '找不到这个视频，它可能已被删除。' };
       if (server === 'InvalidVideoId' || server === 'InvalidParameter') return { code: server, message: `vid 格式不对：${e.message}` };
-      if (server === 'PolyvVideoNotReady') return { code: server, message: '视频还在转码，暂时不能播放。' };
+      if (server === 'PolyvVideoNotReady') return { code: server, message: '视频还在处理中，请稍后再试。' };
       return { code: server || e.code, message: `获取播放凭证失败：${e.message}` };
     default:
       return { code: e.code, message: e.message };
@@ -79,7 +88,7 @@ export function playerErrorText(e: unknown): { code: string; message: string } {
 }
 
 function fmtClock(ms: number): string {
-  if (ms <= 0) return 'expired';
+  if (ms <= 0) return '已过期';
   const s = Math.floor(ms / 1000);
   const p = (n: number) => (n < 10 ? `0${n}` : String(n));
   const h = Math.floor(s / 3600);
@@ -111,6 +120,7 @@ export class PlayerViewModel {
     notice: '',
     errorCode: '',
     errorMessage: '',
+    retryable: false,
   };
   private readonly opts: PlayerViewModelOptions;
   private readonly player: PolyvPlayer;
@@ -143,12 +153,12 @@ export class PlayerViewModel {
 
   private shortToken(): string {
     const t = this.player.info ? this.player.info.token : '';
-    return t ? `token ${t.slice(0, 8)}…` : '';
+    return t ? `${t.slice(0, 8)}…` : '';
   }
 
   private fail(e: unknown): void {
     const { code, message } = playerErrorText(e);
-    this.set({ status: 'error', errorCode: code, errorMessage: message });
+    this.set({ status: 'error', errorCode: code, errorMessage: message, retryable: isRetryable(code) });
   }
 
   private applySource(s: PolyvSource): void {

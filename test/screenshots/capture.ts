@@ -170,7 +170,7 @@ describe('播放 player', () => {
   test('initial: the sample list', async () => {
     const p = await show(PAGE);
     await p.until(() => p.data().samples.length >= 4);
-    await shot('player-initial', PAGE, p, '播放：初始，本地云样片列表');
+    await shot('player-initial', PAGE, p, '播放：初始，播放器占位 + 示例视频');
   });
 
   test('loading: the play credentials request held', async () => {
@@ -179,26 +179,35 @@ describe('播放 player', () => {
     env.runtime.faults.add({ match: { url: /\/api\/polyv\/play/ }, times: Infinity, action: HOLD });
     await p.tap('.sample');
     await p.until(() => p.data().status === 'loading' && held(/\/api\/polyv\/play/) === 1);
-    await shot('player-loading', PAGE, p, '播放：正在获取播放凭证');
+    await shot('player-loading', PAGE, p, '播放：正在加载');
   });
 
-  test('playing: a sample with cover, definition picker and the token countdown', async () => {
+  test('playing: a sample on top, 16:9, its cover as poster, 清晰度 buttons', async () => {
     const p = await show(PAGE);
     await p.until(() => p.data().samples.length >= 4);
     await p.tap('.sample');
     await p.until(() => p.data().status === 'ready');
     await p.dispatch('#polyv-video', 'play');
     await p.dispatch('#polyv-video', 'timeupdate', { currentTime: 2.5, duration: 6 });
-    await shot('player-playing', PAGE, p, '播放：播放中（封面、清晰度、凭证倒计时）');
+    await shot('player-playing', PAGE, p, '播放：播放中（16:9 播放器在顶部，封面作海报，清晰度按钮）');
   });
 
-  test('error: an unknown vid', async () => {
+  test('error: an unknown vid (no 重试: it cannot help)', async () => {
     const p = await show(PAGE);
     await p.until(() => p.data().samples.length >= 4);
     await p.input('.vid-input', 'localdev01ffffffffffffffffffffff_l');
     await p.tap('.play-btn');
     await p.until(() => p.data().status === 'error' && p.data().errorCode === 'PolyvVideoNotFound');
-    await shot('player-error', PAGE, p, '播放：错误（找不到视频）+ 重试');
+    await shot('player-error', PAGE, p, '播放：错误（找不到视频，不提供重试）');
+  });
+
+  test('error: a video still processing, with 重试', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().samples.length >= 4);
+    const idx = p.data().samples.findIndex((s: { playable: boolean }) => !s.playable);
+    p.queryAll('.sample')[idx].dispatchEvent('tap', { detail: {} });
+    await p.until(() => p.data().status === 'error' && p.data().errorCode === 'PolyvVideoNotReady');
+    await shot('player-retry', PAGE, p, '播放：视频处理中 + 重试');
   });
 });
 
