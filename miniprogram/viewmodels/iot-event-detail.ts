@@ -15,6 +15,7 @@ import {
   iotTypeLabels,
   IVVAS,
 } from 'mp-media-sdk';
+import { eventNeighbours, markEventDeleted } from './iot-event-nav';
 
 /** Seconds of recording shown before and after the event. */
 export const DETAIL_PAD_SECONDS = 5;
@@ -36,6 +37,11 @@ export interface EventDetailState {
   videoSrc: string;
   videoPart: number;
   videoNote: string;
+  /** 上一条 (newer) / 下一条 (older) in the event list's order. */
+  hasPrev: boolean;
+  hasNext: boolean;
+  /** A delete is in flight: the button is busy and a second tap sends nothing. */
+  deleting: boolean;
 }
 
 export interface EventDetailOptions {
@@ -64,6 +70,9 @@ export class EventDetailViewModel {
     videoSrc: '',
     videoPart: 0,
     videoNote: '',
+    hasPrev: false,
+    hasNext: false,
+    deleting: false,
   };
   private readonly vas: IVVAS;
   private readonly timezone: number;
@@ -74,6 +83,30 @@ export class EventDetailViewModel {
     this.vas = new IVVAS({ appClient: o.appClient });
     this.timezone = o.timezone === undefined ? iotLocalTimezone() : o.timezone;
     this.state.alarmId = o.alarmId;
+    const n = eventNeighbours(o.deviceId, o.alarmId);
+    this.state.hasPrev = Boolean(n.prev);
+    this.state.hasNext = Boolean(n.next);
+  }
+
+  /** The detail URL of the newer ('prev') or older ('next') event, '' when there is none. */
+  neighbourUrl(which: 'prev' | 'next'): string {
+    const e = eventNeighbours(this.o.deviceId, this.o.alarmId)[which];
+    return e ? `/pages/event-detail/index?deviceId=${this.o.deviceId}&alarmId=${e.alarmId}&startTime=${e.startTime}` : '';
+  }
+
+  /** Deletes this event (once: no second request while one is in flight). */
+  async deleteEvent(): Promise<boolean> {
+    if (this.state.deleting) return false;
+    this.set({ deleting: true, error: '' });
+    try {
+      await this.vas.deleteEvents(this.o.deviceId, [this.o.alarmId]);
+      markEventDeleted(this.o.deviceId, this.o.alarmId);
+      this.set({ deleting: false });
+      return true;
+    } catch (err) {
+      this.set({ deleting: false, videoNote: `删除失败：${iotErrorText(err)}` });
+      return false;
+    }
   }
 
   private set(patch: Partial<EventDetailState>): void {
@@ -98,7 +131,7 @@ export class EventDetailViewModel {
         date: iotDayKey(e.startTime, tz),
         times: `${iotFormatTime(e.startTime, tz)} – ${iotFormatTime(e.endTime, tz)}`,
         duration: iotFormatDuration(e.endTime - e.startTime),
-        types: iotTypeLabels(e.alarmType).join(' · '),
+        types: iotTypeLabels(e.alarmType).filter((t) => t !== '有视频').join('、') || '事件',
         firstType: iotTypeLabels(e.firstAlarmType).join(' · '),
         hasVideo: iotHasVideo(e.alarmType),
       });

@@ -6,6 +6,7 @@
  * setData cost: appending a page patches only the new rows by path (`groups[g].items[i]`) plus the touched groups'
  * counts, so it grows with the page, not with the list. A refresh, a filter change and a delete replace `groups`.
  */
+import { setEventSequence, takeDeletedEvents } from './iot-event-nav';
 import {
   AppClient,
   IoTEventItem,
@@ -156,6 +157,24 @@ export class EventsViewModel {
 
   private emit(patch: Record<string, unknown>): void {
     this.o.onChange(patch);
+    // The detail page's 上一条 / 下一条 follow what this list shows.
+    if (Object.keys(patch).some((k) => k.startsWith('groups'))) {
+      setEventSequence(this.o.deviceId, ([] as EventRowView[]).concat(...this.state.groups.map((g) => g.items)));
+    }
+  }
+
+  /** On show: drop the events deleted from a detail page meanwhile. */
+  dropDeleted(): void {
+    const ids = new Set(takeDeletedEvents(this.o.deviceId));
+    if (!ids.size) return;
+    const groups: EventGroupView[] = [];
+    for (const group of this.state.groups) {
+      const items = group.items.filter((r) => !ids.has(r.alarmId));
+      if (items.length) groups.push({ ...group, items, count: items.length });
+    }
+    this.state.groups = groups;
+    this.relabel({});
+    this.set({ groups, empty: groups.length === 0 && this.state.pageEnd });
   }
 
   private set(patch: Partial<EventsViewState>): void {

@@ -140,6 +140,41 @@ describe('event list page', () => {
     const r = rows(p)[0];
     expect(env.ui.navigations[env.ui.navigations.length - 1].url).toBe(`/pages/event-detail/index?deviceId=${devices[0].deviceId}&alarmId=${r.alarmId}&startTime=${r.startTime}`);
   });
+
+  test('event detail: 上一条 / 下一条 follow the list; 删除事件 asks, sends once, goes back, and the list drops it', async () => {
+    const [newer, current, older] = rows(p).slice(0, 3);
+    const detailUrl = (r: { alarmId: string; startTime: number }) => `/pages/event-detail/index?deviceId=${devices[0].deviceId}&alarmId=${r.alarmId}&startTime=${r.startTime}`;
+    const d = await renderPage('pages/event-detail/index', { deviceId: devices[0].deviceId, alarmId: current.alarmId, startTime: String(current.startTime) });
+    try {
+      await d.until(() => !d.data().loading);
+      expect(d.data()).toMatchObject({ hasPrev: true, hasNext: true });
+      await d.tap('.next');
+      expect(env.ui.navigations[env.ui.navigations.length - 1]).toEqual({ api: 'redirectTo', url: detailUrl(older) });
+      await d.tap('.prev');
+      expect(env.ui.navigations[env.ui.navigations.length - 1]).toEqual({ api: 'redirectTo', url: detailUrl(newer) });
+
+      const removes = () => env.runtime.requests.filter((r) => /\/vas\/event\/remove/.test(r.url)).length;
+      const before = removes();
+      env.ui.modalAnswer = 'cancel';
+      await d.instance.onDelete();
+      expect(env.ui.modals[env.ui.modals.length - 1].title).toBe('删除这条事件？');
+      expect(removes()).toBe(before);
+      env.ui.modalAnswer = 'confirm';
+      // Two taps before the answer: one request.
+      const button = d.query('.delete').querySelector('.t-button');
+      button.dispatchEvent('tap');
+      button.dispatchEvent('tap');
+      await d.until(() => env.ui.navigations[env.ui.navigations.length - 1].api === 'navigateBack');
+      expect(removes()).toBe(before + 1);
+      expect(env.ui.toasts[env.ui.toasts.length - 1]).toEqual({ title: '已删除', icon: 'success' });
+    } finally {
+      d.unload();
+    }
+    // Back on the list (onShow): the deleted event is gone without a reload.
+    p.instance.onShow();
+    expect(rows(p).map((r: { alarmId: string }) => r.alarmId)).not.toContain(current.alarmId);
+    expect(rows(p).map((r: { alarmId: string }) => r.alarmId)).toContain(older.alarmId);
+  });
 });
 
 test('alarm list of an expired device: banner, and the empty state when only events with video are asked for', async () => {
@@ -180,6 +215,10 @@ test('event detail plays the recording around the event from its m3u8', async ()
   await p.until(() => p.data().video === 'ready');
   const video = p.query('.video');
   expect(video).toBeTruthy();
+  // The snapshot is the video's poster, not a second picture below it; one type row.
+  expect(JSON.stringify(p.comp.toJSON())).toContain(JSON.stringify({ name: 'poster', value: p.data().image }));
+  expect(p.query('.image')).toBeFalsy();
+  expect(p.comp.dom.innerHTML).not.toContain('触发类型');
   expect(p.data().videoSrc).toMatch(/timeshift\.m3u8\?starttime=\d{14}/);
   expect(p.data().types.length).toBeGreaterThan(0);
   expect(p.query('.times')).toBeTruthy();

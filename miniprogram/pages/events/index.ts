@@ -27,6 +27,10 @@ Component({
       wx.setNavigationBarTitle({ title: name ? `${name} · ${vm.state.title.replace(/列表$/, '')}` : vm.state.title });
       return vm.init();
     },
+    onShow() {
+      const vm = vmOf<EventsViewModel>(this);
+      if (vm) vm.dropDeleted();
+    },
     onUnload() {
       unbindVm(this);
     },
