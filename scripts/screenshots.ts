@@ -70,8 +70,10 @@ function componentsWxss(pageJsonFile: string): string {
   };
   walk(pageJsonFile);
   if (!out.length) return '';
-  const icons: Record<string, string> = { 'chevron-right': '›', 'chevron-down': '⌄', 'chevron-up': '⌃', check: '✓', 'check-circle-filled': '✓', close: '×' };
+  const icons: Record<string, string> = { 'chevron-right': '›', 'chevron-down': '⌄', 'chevron-up': '⌃', check: '✓', close: '×' };
   out.push(Object.entries(icons).map(([k, v]) => `.t-icon-base.t-icon-${k}::before { content: '${v}'; font-family: sans-serif; font-style: normal; }`).join('\n'));
+  // A filled check circle (checked checkbox / radio): a brand disc with a white tick.
+  out.push(`.t-icon-base.t-icon-check-circle-filled::before { content: '✓'; font-family: sans-serif; font-style: normal; display: inline-flex; align-items: center; justify-content: center; width: 1em; height: 1em; border-radius: 50%; background: var(--td-brand-color, #0052d9); color: #fff; font-size: .9em; }`);
   return out.join('\n');
 }
 

@@ -15,7 +15,7 @@ import {
   iotTypeLabels,
   IVVAS,
 } from 'mp-media-sdk';
-import { eventNeighbours, markEventDeleted } from './iot-event-nav';
+import { eventNeighbours, markEventDeleted, SharedData } from './iot-event-nav';
 
 /** Seconds of recording shown before and after the event. */
 export const DETAIL_PAD_SECONDS = 5;
@@ -51,6 +51,8 @@ export interface EventDetailOptions {
   startTime: number;
   onChange: (patch: Record<string, unknown>) => void;
   timezone?: number;
+  /** Shared with the event list (the App's globalData). */
+  shared?: SharedData;
 }
 
 export class EventDetailViewModel {
@@ -76,6 +78,7 @@ export class EventDetailViewModel {
   };
   private readonly vas: IVVAS;
   private readonly timezone: number;
+  private readonly shared: SharedData;
   private chain: IoTPlaybackChain | undefined;
   event: IoTEventItem | undefined;
 
@@ -83,14 +86,15 @@ export class EventDetailViewModel {
     this.vas = new IVVAS({ appClient: o.appClient });
     this.timezone = o.timezone === undefined ? iotLocalTimezone() : o.timezone;
     this.state.alarmId = o.alarmId;
-    const n = eventNeighbours(o.deviceId, o.alarmId);
+    this.shared = o.shared || {};
+    const n = eventNeighbours(this.shared, o.deviceId, o.alarmId);
     this.state.hasPrev = Boolean(n.prev);
     this.state.hasNext = Boolean(n.next);
   }
 
   /** The detail URL of the newer ('prev') or older ('next') event, '' when there is none. */
   neighbourUrl(which: 'prev' | 'next'): string {
-    const e = eventNeighbours(this.o.deviceId, this.o.alarmId)[which];
+    const e = eventNeighbours(this.shared, this.o.deviceId, this.o.alarmId)[which];
     return e ? `/pages/event-detail/index?deviceId=${this.o.deviceId}&alarmId=${e.alarmId}&startTime=${e.startTime}` : '';
   }
 
@@ -100,7 +104,7 @@ export class EventDetailViewModel {
     this.set({ deleting: true, error: '' });
     try {
       await this.vas.deleteEvents(this.o.deviceId, [this.o.alarmId]);
-      markEventDeleted(this.o.deviceId, this.o.alarmId);
+      markEventDeleted(this.shared, this.o.deviceId, this.o.alarmId);
       this.set({ deleting: false });
       return true;
     } catch (err) {

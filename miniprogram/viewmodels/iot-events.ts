@@ -6,7 +6,7 @@
  * setData cost: appending a page patches only the new rows by path (`groups[g].items[i]`) plus the touched groups'
  * counts, so it grows with the page, not with the list. A refresh, a filter change and a delete replace `groups`.
  */
-import { setEventSequence, takeDeletedEvents } from './iot-event-nav';
+import { SharedData, setEventSequence, takeDeletedEvents } from './iot-event-nav';
 import {
   AppClient,
   IoTEventItem,
@@ -104,6 +104,8 @@ export interface EventsViewModelOptions {
   /** How far back the default list goes (default 14 days, the platform's event retention). */
   days?: number;
   now?: () => number;
+  /** Shared with the event detail page (the App's globalData): the list's order, events deleted there. */
+  shared?: SharedData;
 }
 
 const CHIPS: Record<EventsMode, string[]> = {
@@ -116,6 +118,7 @@ export class EventsViewModel {
   private readonly vas: IVVAS;
   private readonly timezone: number;
   private readonly pageSize: number;
+  private readonly shared: SharedData;
   private readonly days: number;
   private readonly now: () => number;
   private pager: IoTEventPager | undefined;
@@ -129,6 +132,7 @@ export class EventsViewModel {
     this.timezone = o.timezone === undefined ? iotLocalTimezone() : o.timezone;
     this.pageSize = o.pageSize || 20;
     this.days = o.days || 14;
+    this.shared = o.shared || {};
     this.now = o.now || (() => Date.now());
     const mode = o.mode === 'alarm' ? 'alarm' : 'all';
     this.state = {
@@ -159,13 +163,13 @@ export class EventsViewModel {
     this.o.onChange(patch);
     // The detail page's 上一条 / 下一条 follow what this list shows.
     if (Object.keys(patch).some((k) => k.startsWith('groups'))) {
-      setEventSequence(this.o.deviceId, ([] as EventRowView[]).concat(...this.state.groups.map((g) => g.items)));
+      setEventSequence(this.shared, this.o.deviceId, ([] as EventRowView[]).concat(...this.state.groups.map((g) => g.items)));
     }
   }
 
   /** On show: drop the events deleted from a detail page meanwhile. */
   dropDeleted(): void {
-    const ids = new Set(takeDeletedEvents(this.o.deviceId));
+    const ids = new Set(takeDeletedEvents(this.shared, this.o.deviceId));
     if (!ids.size) return;
     const groups: EventGroupView[] = [];
     for (const group of this.state.groups) {

@@ -217,7 +217,7 @@ describe('设备 devices', () => {
   test('list', async () => {
     const p = await show(PAGE);
     await p.until(() => p.data().devices.length === devices.length && !p.data().loading);
-    await shot('devices', PAGE, p, '设备：列表（在线状态、云存储）');
+    await shot('devices', PAGE, p, '设备：列表（在线状态、云存储，过期统一措辞）');
   });
 
   test('error: the device list cannot be loaded', async () => {
@@ -234,7 +234,7 @@ describe('事件 events', () => {
   test('list', async () => {
     const p = await show(PAGE, { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
     await p.until(() => !p.data().loading && p.data().groups.length > 0);
-    await shot('events', PAGE, p, '事件：按天分组，筛选、缩略图');
+    await shot('events', PAGE, p, '事件：按天分组（未加载完的一天显示 N+），筛选、缩略图');
   });
 
   test('selecting: two events chosen for batch delete', async () => {
@@ -245,7 +245,7 @@ describe('事件 events', () => {
     events[0].dispatchEvent('tap');
     events[2].dispatchEvent('tap');
     await p.until(() => p.data().selectedCount === 2);
-    await shot('events-selecting', PAGE, p, '事件：多选删除');
+    await shot('events-selecting', PAGE, p, '事件：多选删除（复选框、全选）');
   });
 
   test('expired cloud storage: banner', async () => {
@@ -259,7 +259,7 @@ describe('事件 events', () => {
     await p.until(() => !p.data().loading && p.data().banner.show);
     await p.tap('.chip-video');
     await p.until(() => p.data().empty === true && !p.data().loading);
-    await shot('events-filtered-empty', PAGE, p, '告警：筛选“有视频”后为空');
+    await shot('events-filtered-empty', PAGE, p, '告警：筛选“有视频”后为空，说明原因并可清除筛选');
   });
 });
 
@@ -278,18 +278,22 @@ describe('事件详情 event-detail', () => {
     return r.data.list[0];
   }
 
-  test('with its recording', async () => {
-    const e = await firstEvent(devices[1].deviceId, true);
+  test('with its recording, opened from the list (上一条 / 下一条)', async () => {
+    // Opened from the device's event list, as a user would: the list gives the detail its neighbours.
+    const list = await show('pages/events/index', { deviceId: devices[1].deviceId, name: encodeURIComponent(devices[1].name) });
+    await list.until(() => !list.data().loading && list.data().groups.length > 0);
+    const rows = list.data().groups.flatMap((g: { items: Array<{ alarmId: string; startTime: number; hasVideo: boolean }> }) => g.items);
+    const e = rows.find((r: { hasVideo: boolean }, i: number) => i > 0 && r.hasVideo) || (await firstEvent(devices[1].deviceId, true));
     const p = await show(PAGE, { deviceId: devices[1].deviceId, alarmId: e.alarmId, startTime: String(e.startTime) });
     await p.until(() => p.data().video === 'ready');
-    await shot('event-detail', PAGE, p, '事件详情：云存录像 + 快照');
+    await shot('event-detail', PAGE, p, '事件详情：录像以快照为封面，上一条 / 下一条，删除');
   });
 
   test('snapshot only (cloud storage expired)', async () => {
     const e = await firstEvent(devices[3].deviceId, false);
     const p = await show(PAGE, { deviceId: devices[3].deviceId, alarmId: e.alarmId, startTime: String(e.startTime) });
     await p.until(() => !p.data().loading && p.data().video !== 'loading');
-    await shot('event-detail-snapshot', PAGE, p, '事件详情：无录像，只有快照');
+    await shot('event-detail-snapshot', PAGE, p, '事件详情：云存储已过期，只有快照');
   });
 });
 

@@ -7,6 +7,13 @@ import { getAppClient } from '../../services/app';
 import { EventDetailViewModel } from '../../viewmodels/iot-event-detail';
 import { bindVm, unbindVm, vmOf } from '../../utils/vm';
 
+/** The App's globalData: what the event list and the event detail share. */
+function sharedData(): Record<string, unknown> {
+  const app = getApp<{ globalData: Record<string, unknown> }>();
+  if (!app.globalData) app.globalData = {};
+  return app.globalData;
+}
+
 Component({
   data: { loading: false, error: '', image: '', video: 'none', videoSrc: '' },
   methods: {
@@ -17,6 +24,7 @@ Component({
         alarmId: query.alarmId || '',
         startTime: Number(query.startTime),
         onChange: (patch) => this.setData(patch),
+        shared: sharedData(),
       }));
       this.setData({ ...vm.state });
       return vm.load();

@@ -8,6 +8,13 @@ import { getAppClient } from '../../services/app';
 import { EventsViewModel } from '../../viewmodels/iot-events';
 import { bindVm, unbindVm, vmOf } from '../../utils/vm';
 
+/** The App's globalData: what the event list and the event detail share. */
+function sharedData(): Record<string, unknown> {
+  const app = getApp<{ globalData: Record<string, unknown> }>();
+  if (!app.globalData) app.globalData = {};
+  return app.globalData;
+}
+
 function pos(e: WechatMiniprogram.BaseEvent): [number, number] {
   return [Number(e.currentTarget.dataset.g), Number(e.currentTarget.dataset.i)];
 }
@@ -21,6 +28,7 @@ Component({
         deviceId: query.deviceId || '',
         mode: query.mode === 'alarm' ? 'alarm' : 'all',
         onChange: (patch) => this.setData(patch),
+        shared: sharedData(),
       }));
       this.setData({ ...vm.state });
       const name = query.name ? decodeURIComponent(query.name) : '';
