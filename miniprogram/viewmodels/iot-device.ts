@@ -9,7 +9,8 @@
  * that definition; the device only reports values. Properties for developers (log level, raw cloud-storage
  * descriptor, built-in user properties) go to the collapsed 调试 section, never to the settings.
  */
-import { AppClient, IoTError, iotDayKey, iotErrorText, iotLocalTimezone, IVMessageMgr } from 'mp-media-sdk';
+import { iotUserText } from './iot-errors';
+import { AppClient, IoTError, iotDayKey, iotLocalTimezone, IVMessageMgr } from 'mp-media-sdk';
 
 /** A property's definition in the product thing model. */
 export type PropertySpec =
@@ -212,7 +213,7 @@ export class DeviceViewModel {
 
   private errorOf(e: unknown, field: string, hint = ''): ErrorView {
     // Users read the message (and how to fix it); the code and its IoT Video name stay in 调试.
-    const text = e instanceof IoTError ? `${e.message}${hint ? `：${hint}` : ''}` : iotErrorText(e);
+    const text = e instanceof IoTError ? `${e.message}${hint ? `：${hint}` : ''}` : iotUserText(e);
     return e instanceof IoTError
       ? { show: true, code: e.iotCode, name: e.iotName, text, category: e.category, field }
       : { show: true, code: 0, name: (e as { code?: string }).code || 'Error', text, category: '', field };

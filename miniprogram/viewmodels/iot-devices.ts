@@ -2,7 +2,8 @@
  * View-model of the 设备 (Devices) tab: the user's IoT devices with online state and cloud-storage status.
  * The page forwards `onChange` patches to setData.
  */
-import { AppClient, IoTDevice, iotDayKey, iotErrorText, iotLocalTimezone, IVVAS } from 'mp-media-sdk';
+import { iotUserText } from './iot-errors';
+import { AppClient, IoTDevice, iotDayKey, iotLocalTimezone, IVVAS } from 'mp-media-sdk';
 
 export interface DeviceView {
   deviceId: string;
@@ -81,7 +82,7 @@ export class DevicesViewModel {
       const nowSec = Math.floor(this.now() / 1000);
       this.set({ loading: false, devices: list.map((d) => deviceView(d, this.timezone, nowSec)), empty: list.length === 0 });
     } catch (e) {
-      this.set({ loading: false, error: iotErrorText(e) });
+      this.set({ loading: false, error: iotUserText(e) });
     }
   }
 

@@ -2,12 +2,12 @@
  * View-model of the event detail page: the event's image, times and types, and the cloud recording around it
  * played from the m3u8 in <video> (further m3u8 parts chained on `bindended` while endflag is false).
  */
+import { iotUserText } from './iot-errors';
 import {
   AppClient,
   IoTEventItem,
   IoTPlaybackChain,
   iotDayKey,
-  iotErrorText,
   iotFormatDuration,
   iotFormatTime,
   iotHasVideo,
@@ -108,7 +108,7 @@ export class EventDetailViewModel {
       this.set({ deleting: false });
       return true;
     } catch (err) {
-      this.set({ deleting: false, videoNote: `删除失败：${iotErrorText(err)}` });
+      this.set({ deleting: false, videoNote: `删除失败：${iotUserText(err)}` });
       return false;
     }
   }
@@ -140,7 +140,7 @@ export class EventDetailViewModel {
         hasVideo: iotHasVideo(e.alarmType),
       });
     } catch (err) {
-      return this.set({ loading: false, error: iotErrorText(err) });
+      return this.set({ loading: false, error: iotUserText(err) });
     }
     await this.startVideo();
   }
@@ -157,7 +157,7 @@ export class EventDetailViewModel {
       if (!part) return this.set({ video: 'none', videoNote: '云存录像已过期或不可用' });
       this.set({ video: 'ready', videoSrc: part.url, videoPart: 1 });
     } catch (err) {
-      this.set({ video: 'error', videoNote: iotErrorText(err) });
+      this.set({ video: 'error', videoNote: iotUserText(err) });
     }
   }
 
@@ -169,7 +169,7 @@ export class EventDetailViewModel {
       if (!part) return this.set({ video: 'ended' });
       this.set({ videoSrc: part.url, videoPart: this.state.videoPart + 1, video: 'ready' });
     } catch (err) {
-      this.set({ video: 'error', videoNote: iotErrorText(err) });
+      this.set({ video: 'error', videoNote: iotUserText(err) });
     }
   }
 

@@ -6,6 +6,7 @@
  * setData cost: appending a page patches only the new rows by path (`groups[g].items[i]`) plus the touched groups'
  * counts, so it grows with the page, not with the list. A refresh, a filter change and a delete replace `groups`.
  */
+import { iotUserText } from './iot-errors';
 import { SharedData, setEventSequence, takeDeletedEvents } from './iot-event-nav';
 import {
   AppClient,
@@ -17,7 +18,6 @@ import {
   iotDayKey,
   iotDayRange,
   iotDaysOf,
-  iotErrorText,
   iotFormatDayLabel,
   iotFormatDuration,
   iotFormatTime,
@@ -208,7 +208,7 @@ export class EventsViewModel {
       }
       this.set({ banner });
     } catch (e) {
-      this.set({ error: iotErrorText(e) });
+      this.set({ error: iotUserText(e) });
     }
   }
 
@@ -334,7 +334,7 @@ export class EventsViewModel {
       this.set({ groups: this.state.groups, loading: false, pageEnd: page.pageEnd, empty: this.state.groups.length === 0 });
     } catch (e) {
       if (gen !== this.generation) return;
-      this.set({ loading: false, error: iotErrorText(e) });
+      this.set({ loading: false, error: iotUserText(e) });
     }
   }
 
@@ -386,7 +386,7 @@ export class EventsViewModel {
         }
         this.emit(patch);
       } catch (e) {
-        if (gen === this.generation) this.set({ loadingMore: false, error: iotErrorText(e) });
+        if (gen === this.generation) this.set({ loadingMore: false, error: iotUserText(e) });
       } finally {
         this.busy = undefined;
       }
@@ -487,7 +487,7 @@ export class EventsViewModel {
     try {
       for (let k = 0; k < ids.length; k += 100) await this.vas.deleteEvents(this.o.deviceId, ids.slice(k, k + 100));
     } catch (e) {
-      this.set({ error: iotErrorText(e) });
+      this.set({ error: iotUserText(e) });
       return 0;
     }
     const gone = new Set(ids);

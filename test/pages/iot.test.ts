@@ -37,6 +37,20 @@ test('设备 tab lists the devices with online state and cloud-storage status, a
   p.unload();
 });
 
+test('设备 tab: a failed load says so in Chinese, without error identifiers, and 重试 recovers', async () => {
+  env.runtime.faults.add({ match: { url: /\/api\/iot\/devices\/list/ }, times: 1, action: { type: 'fail', reason: 'timeout' } });
+  const p = await renderPage('pages/devices/index');
+  try {
+    await p.until(() => Boolean(p.data().error) && !p.data().loading);
+    expect(p.data().error).toBe('网络连接失败，请检查网络后重试');
+    expect(p.comp.dom.innerHTML).not.toMatch(/TIMEOUT|request:fail/);
+    await p.tap('.retry');
+    await p.until(() => p.data().devices.length === 4 && !p.data().error);
+  } finally {
+    p.unload();
+  }
+});
+
 describe('event list page', () => {
   let p: RenderedPage;
   beforeAll(async () => {
