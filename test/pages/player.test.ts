@@ -90,7 +90,9 @@ describe('player page', () => {
     await p.dispatch('#polyv-video', 'error', { errMsg: 'MEDIA_ERR_DECODE' });
     await p.until(() => p.data().status === 'error');
     expect(p.data().errorCode).toBe('POLYV_PLAYBACK_FAILED');
-    expect(text(p, '.error-message')).toContain('MEDIA_ERR_DECODE');
+    // Users read what happened; the host's errMsg is for developers, in 调试.
+    expect(text(p, '.error-message')).toBe('视频暂时无法播放，请重试。');
+    expect(text(p, '.error-detail')).toContain('MEDIA_ERR_DECODE');
     expect(p.query('.retry')).toBeTruthy();
     await p.tap('.retry');
     await p.until(() => p.data().status === 'ready');

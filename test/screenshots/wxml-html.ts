@@ -396,7 +396,7 @@ export function pageToHtml(tree: WxNode, opts: PageHtmlOptions): { html: string;
           const sel = t.pagePath === opts.pagePath;
           const iconPath = sel ? t.selectedIconPath || t.iconPath : t.iconPath;
           const icon = iconPath && opts.tabIcons && opts.tabIcons[iconPath] ? `<img class="tab-icon" src="${esc(opts.tabIcons[iconPath])}" alt="">` : '';
-          return `<div class="tab${sel ? ' selected' : ''}${icon ? ' with-icon' : ''}" style="color:${esc((sel ? tabs.selectedColor : tabs.color) || (sel ? '#07c160' : '#666666'))}">${icon}<span>${esc(t.text)}</span></div>`;
+          return `<div class="tab${sel ? ' selected' : ''}${icon ? ' with-icon' : ''}" style="color:${esc((sel ? tabs.selectedColor : tabs.color) || (sel ? '#07c160' : '#666666'))}">${icon ? `${icon}<span>${esc(t.text)}</span>` : esc(t.text)}</div>`;
         })
         .join('')}</div>`
     : '';
