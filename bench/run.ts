@@ -1,6 +1,7 @@
 /**
  * All VOD upload benchmarks in one run, printed as ratios against their targets (not part of npm test):
- *   npx tsx bench/run.ts                    (or: node --expose-gc --import tsx bench/run.ts for the live-memory peak)
+ *   npm run bench       (= node --expose-gc --import tsx bench/run.ts; `npx tsx bench/run.ts` also works, without the
+ *                        live-memory figure that needs --expose-gc)
  * Sizes: BENCH_MB (throughput, 256), BENCH_MEM_MB (memory, 1024), BENCH_RESEND_MB (resend, 64); BENCH_PART_MB (1),
  * BENCH_PARALLEL (5), BENCH_ROUNDS (throughput rounds, best counts, 3). Results also go to bench/out/results.json.
  */

@@ -27,11 +27,12 @@ const files = walk(dist).filter((f) => f.endsWith('.js'));
 const subs = new Set();
 for (const f of files) for (const m of fs.readFileSync(f, 'utf8').matchAll(REQ)) subs.add(m[2]);
 
-if (subs.size) {
+async function vendorCryptoJs() {
+  if (!subs.size) return;
   const vendorDir = path.join(dist, 'vendor');
   fs.mkdirSync(vendorDir, { recursive: true });
   const entry = [...subs].sort().map((s) => `exports[${JSON.stringify(s)}] = require(${JSON.stringify(`crypto-js/${s}`)});`).join('\n');
-  esbuild.buildSync({
+  await esbuild.build({
     stdin: { contents: entry, resolveDir: sdk, sourcefile: 'crypto-js-vendor.js' },
     bundle: true,
     format: 'cjs',
@@ -40,8 +41,22 @@ if (subs.size) {
     target: 'es2017',
     minify: true,
     legalComments: 'inline',
-    // crypto-js probes require('crypto') for random numbers (used only by its random/AES paths, which the SDK does not use).
-    external: ['crypto'],
+    // crypto-js probes `try { require('crypto') } catch {}` for random numbers (used only by its random/AES paths, which
+    // the SDK does not use). A mini-program has no 'crypto' module, and a bundler warns "Can't resolve 'crypto'" on
+    // every build: resolve it to an empty module here (crypto-js then behaves exactly as on a phone: no native crypto).
+    plugins: [
+      {
+        name: 'no-node-crypto',
+        setup(b) {
+          b.onResolve({ filter: /^crypto$/ }, () => ({ path: 'crypto', namespace: 'no-node-crypto' }));
+          b.onLoad({ filter: /.*/, namespace: 'no-node-crypto' }, () => ({ contents: 'module.exports = undefined;', loader: 'js' }));
+        },
+      },
+    ],
+    // crypto-js's UMD wrappers keep `typeof define == "function" && define.amd ? define(["./core"], f) : …` branches;
+    // webpack (Taro, any bundler-based app) parses those as AMD and fails to resolve "./core". With `define` replaced
+    // by undefined the minifier drops every AMD branch, leaving plain CommonJS (test/unit/npm-build.test.ts checks).
+    define: { define: 'undefined' },
     outfile: path.join(vendorDir, 'crypto-js.js'),
   });
   for (const f of files) {
@@ -52,4 +67,11 @@ if (subs.size) {
     fs.writeFileSync(f, src.replace(REQ, (_m, _q, sub) => `require(${JSON.stringify(rel)})[${JSON.stringify(sub)}]`));
   }
 }
-console.log(`sdk built → ${path.relative(process.cwd(), dist)} (${files.length} modules${subs.size ? `; vendored crypto-js: ${[...subs].sort().join(', ')}` : ''})`);
+
+vendorCryptoJs().then(
+  () => console.log(`sdk built → ${path.relative(process.cwd(), dist)} (${files.length} modules${subs.size ? `; vendored crypto-js: ${[...subs].sort().join(', ')}` : ''})`),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

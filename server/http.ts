@@ -4,14 +4,32 @@
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z, ZodType } from 'zod';
 
-export function createFastify(opts: { name: string; trustProxy?: boolean | string | number; bodyLimit?: number } = { name: 'server' }): FastifyInstance {
+/**
+ * Errors fastify raises before any route or error handler runs (a path with bad percent-encoding: FST_ERR_BAD_URL;
+ * a path parameter over maxParamLength: FST_ERR_MAX_PARAM_LENGTH). Each server answers them in its own error shape.
+ */
+export type FrameworkErrorHandler = (err: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) => void;
+
+export function createFastify(
+  opts: { name: string; trustProxy?: boolean | string | number; bodyLimit?: number; frameworkErrors?: FrameworkErrorHandler } = { name: 'server' },
+): FastifyInstance {
   const app = Fastify({
     logger: false,
     trustProxy: (opts.trustProxy ?? false) as boolean,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    ...(opts.frameworkErrors ? { frameworkErrors: opts.frameworkErrors as never } : {}),
   });
   return app;
 }
+
+/** The AppServer's answer to fastify's framework errors: `{error: {code, message}}` like every other error. */
+export const jsonFrameworkErrors: FrameworkErrorHandler = (err, _req, reply) => {
+  if (err.code === 'FST_ERR_BAD_URL') {
+    reply.status(400).send({ error: { code: 'InvalidURI', message: 'The request path is not valid percent-encoding.' } });
+    return;
+  }
+  reply.status(400).send({ error: { code: 'BadRequest', message: err.message } });
+};
 
 /** A 400 error with a stable code, in the AppServer's JSON error shape. */
 export class HttpError extends Error {
@@ -40,13 +58,16 @@ export function installJsonErrors(app: FastifyInstance): void {
       return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message, details: err.details } });
     }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.status(415).send({ error: { code: 'UnsupportedMediaType', message: 'Send the body as application/json.' } });
+      return reply.status(415).send({ error: { code: 'UnsupportedMediaType', message: `Send the body as application/json (got ${JSON.stringify(String(_req.headers['content-type'] || '').slice(0, 80))}).` } });
     }
     if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err instanceof SyntaxError && err.statusCode === 400)) {
       return reply.status(400).send({ error: { code: 'InvalidJson', message: `The body is not valid JSON: ${err.message}` } });
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.status(413).send({ error: { code: 'BodyTooLarge', message: err.message } });
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || err.code === 'FST_ERR_CTP_INVALID_TYPE') {
+      return reply.status(400).send({ error: { code: 'BadRequest', message: err.message } });
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) console.error('[server] unhandled error:', err);

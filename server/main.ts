@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `  AppServer    ${stack.appServerUrl}   (health: ${stack.appServerUrl}/api/health)`,
+    ...(process.env.NODE_ENV === 'production' ? [] : [`  API docs     ${stack.appServerUrl}/api/docs   (OpenAPI: ${stack.appServerUrl}/api/openapi.json; this machine only)`]),
     ...(stack.cloud ? Object.entries(stack.cloud).map(([k, v]) => `  cloud ${k.padEnd(7)}${v}`) : ['  local cloud  off (LOCAL_CLOUD=0)']),
     `  data         ${stack.dataDir}`,
     '',

@@ -2,30 +2,76 @@
  * The AppServer: login (code2Session → stateless token), auth on every other /api route, and one route module per
  * provider (server/app/routes/<provider>.ts). It holds every secret; the mini-program holds only its session token.
  */
-import type { FastifyInstance } from 'fastify';
-import { createFastify, HttpError, installJsonErrors, parseBody, z } from '../http';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { createFastify, HttpError, installJsonErrors, jsonFrameworkErrors, parseBody, z } from '../http';
+import { checkJsonShape } from '../safe-input';
 import type { AppDeps } from './deps';
 import { AppConfig, loadAppConfig } from './config';
 import { signToken, verifyToken } from './token';
 import vodRoutes from './routes/vod';
 import polyvRoutes from './routes/polyv';
 import iotRoutes from './routes/iot';
+import { errorEnvelope, installZodCompilers, isDocsRoute, registerApiDocs, responseCheckMode } from './openapi';
+import { isLoopback } from '../cloud';
 
 export type { AppDeps, AuthUser } from './deps';
 
-const PUBLIC_ROUTES = new Set(['/api/login', '/api/health']);
+const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/api/login', '/api/health']);
 
-export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInstance; config: AppConfig }> {
+/** Every JSON body the AppServer accepts: nesting and size bounds, checked before any route reads it. */
+export const BODY_LIMITS = { maxDepth: 32, maxBytes: 256 * 1024 };
+
+/** WeChat code2Session errcodes the AppServer names (anything else: LoginFailed). */
+const WX_LOGIN_ERRORS = new Map<number, string>([
+  [40029, 'InvalidCode'],
+  [40163, 'CodeUsed'],
+  [45011, 'RateLimited'],
+  [40226, 'UserBlocked'],
+]);
+
+const healthReply = z.object({ ok: z.literal(true), time: z.string().describe('server time, ISO 8601'), localCloud: z.boolean().describe('true when the AppServer talks to the local cloud') });
+const loginReply = z.object({
+  token: z.string().describe('session token: send as "Authorization: Bearer <token>"'),
+  expiresIn: z.number().int().describe('seconds until the token expires (APP_TOKEN_TTL)'),
+  openid: z.string(),
+});
+const meReply = z.object({ openid: z.string() });
+
+export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInstance; config: AppConfig; routes: RouteOptions[] }> {
   const config = loadAppConfig(deps.env, deps.cloud, deps.dataDir);
-  const app = createFastify({ name: 'app', trustProxy: config.trustProxy });
+  const app = createFastify({ name: 'app', trustProxy: config.trustProxy, frameworkErrors: jsonFrameworkErrors });
   installJsonErrors(app);
+  // JSON only: a text/plain body gets the same clear 415 as a form (not "expected object, received string").
+  app.removeContentTypeParser('text/plain');
+  // Free-form JSON is bounded before any handler touches it: a 10,000-level object is a 400, not a stack overflow;
+  // a lone UTF-16 surrogate (no UTF-8 form) is a 400 here, not a "URI malformed" deep inside a provider client.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined || req.body === null || typeof req.body !== 'object') return;
+    const r = checkJsonShape(req.body, BODY_LIMITS);
+    if (!r.ok) {
+      const code = r.reason === 'depth' ? 'JsonTooDeep' : r.reason === 'size' ? 'BodyTooLarge' : 'InvalidParameter';
+      throw new HttpError(r.reason === 'size' ? 413 : 400, code, `Invalid body: ${r.message}.`);
+    }
+  });
   app.decorateRequest('user', null as never);
+  // Every route as registered (test/unit/openapi.test.ts checks each one declares its schemas and is documented).
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (r) => void routes.push(r));
+  // Route schemas are zod (server/app/openapi.ts): they validate requests, check responses, and make the API reference.
+  installZodCompilers(app, responseCheckMode(deps.env));
+  const serveDocs = deps.env.NODE_ENV !== 'production';
+  await registerApiDocs(app, { publicRoutes: PUBLIC_ROUTES, serve: serveDocs });
 
   // Fail closed: every matched route needs a session except the public ones, decided on the route PATTERN fastify
   // matched (a check on the raw URL could be sidestepped with percent-encoding such as /%61pi/me).
   app.addHook('onRequest', async (req) => {
     const route = req.routeOptions.url;
     if (route === undefined || PUBLIC_ROUTES.has(route)) return; // unmatched → 404 from the not-found handler
+    if (isDocsRoute(route)) {
+      // /api/openapi.json and /api/docs: no login, but like the local cloud's dev endpoints only for this machine.
+      if (!isLoopback(req.socket.remoteAddress)) throw new HttpError(403, 'DevEndpointLoopbackOnly', `${route} answers only callers on this machine.`);
+      return;
+    }
     const h = req.headers.authorization;
     if (!h || !/^Bearer\s+\S+$/i.test(h)) {
       throw new HttpError(401, 'Unauthorized', 'Missing "Authorization: Bearer <token>": log in with POST /api/login first.');
@@ -37,22 +83,22 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
     req.user = { openid: res.claims.sub };
   });
 
-  app.get('/api/health', async () => ({ ok: true, time: new Date(deps.now()).toISOString(), localCloud: !!deps.cloud && !deps.env.WX_APPID }));
+  app.get('/api/health', { schema: { response: { 200: healthReply } } }, async () => ({ ok: true, time: new Date(deps.now()).toISOString(), localCloud: !!deps.cloud && !deps.env.WX_APPID }));
 
   const loginBody = z.object({ code: z.string().min(1, 'code is required (from wx.login)').max(128) }).strict();
-  app.post('/api/login', async (req) => {
+  app.post('/api/login', { schema: { body: loginBody, response: { 200: loginReply, 401: errorEnvelope, 429: errorEnvelope, 502: errorEnvelope } } }, async (req) => {
     const { code } = parseBody(loginBody, req.body);
     const qs = new URLSearchParams({ appid: config.wechat.appId, secret: config.wechat.secret, js_code: code, grant_type: 'authorization_code' });
-    let data: { openid?: string; session_key?: string; errcode?: number; errmsg?: string };
+    let data: { openid?: unknown; session_key?: string; errcode?: unknown; errmsg?: string };
     try {
       const res = await fetch(`${config.wechat.apiBase}/sns/jscode2session?${qs}`, { signal: AbortSignal.timeout(10000) });
       data = JSON.parse(await res.text());
     } catch (e) {
       throw new HttpError(502, 'WechatUnavailable', `code2Session failed: ${(e as Error).message}`);
     }
-    if (data.errcode || !data.openid) {
-      const known: Record<number, string> = { 40029: 'InvalidCode', 40163: 'CodeUsed', 45011: 'RateLimited', 40226: 'UserBlocked' };
-      const code = (data.errcode && known[data.errcode]) || 'LoginFailed';
+    if (!data || typeof data !== 'object') throw new HttpError(502, 'WechatBadResponse', 'code2Session answered something other than a JSON object.');
+    if (data.errcode || typeof data.openid !== 'string' || !data.openid) {
+      const code = (typeof data.errcode === 'number' && WX_LOGIN_ERRORS.get(data.errcode)) || 'LoginFailed';
       throw new HttpError(data.errcode === 45011 ? 429 : 401, code, `WeChat rejected the login code (errcode ${data.errcode}: ${data.errmsg || 'no message'}).`, { errcode: data.errcode });
     }
     const now = Math.floor(deps.now() / 1000);
@@ -61,10 +107,10 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
     return { token, expiresIn: config.tokenTtlSec, openid: data.openid };
   });
 
-  app.get('/api/me', async (req) => ({ openid: req.user.openid }));
+  app.get('/api/me', { schema: { response: { 200: meReply } } }, async (req) => ({ openid: req.user.openid }));
 
   await app.register(async (scope) => vodRoutes(scope, deps));
   await app.register(async (scope) => polyvRoutes(scope, deps));
   await app.register(async (scope) => iotRoutes(scope, deps));
-  return { app, config };
+  return { app, config, routes };
 }

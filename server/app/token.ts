@@ -35,7 +35,7 @@ export function verifyToken(token: string, secret: string, nowSec: number): Veri
   } catch {
     return { ok: false, reason: 'malformed' };
   }
-  if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number') return { ok: false, reason: 'malformed' };
+  if (!claims || typeof claims !== 'object' || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') return { ok: false, reason: 'malformed' };
   if (claims.exp <= nowSec) return { ok: false, reason: 'expired' };
   return { ok: true, claims };
 }

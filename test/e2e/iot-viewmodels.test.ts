@@ -161,7 +161,7 @@ test('event detail: image, times, types and the m3u8 of the recording; no record
   expect(vm.state.image).toMatch(/\/cos\/.+\.png\?t=\d+&sign=/);
   expect(vm.state.times).toMatch(/^\d{2}:\d{2}:\d{2} – \d{2}:\d{2}:\d{2}$/);
   expect(vm.state).toMatchObject({ hasVideo: true, video: 'ready', videoPart: 1 });
-  expect(vm.state.videoSrc).toMatch(/timeshift\.m3u8\?starttime=/);
+  expect(vm.state.videoSrc).toMatch(/timeshift\.m3u8\?starttime_epoch=\d+&endtime_epoch=\d+&t=\d+&sign=/);
   const m3u8 = await (await fetch(vm.state.videoSrc)).text();
   expect(m3u8).toMatch(/#EXTINF:2\.000,\nseg\/\d+\.ts/);
   await vm.videoEnded();

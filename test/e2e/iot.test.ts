@@ -85,6 +85,10 @@ describe('devices and cloud-storage service', () => {
     expect(detail.code).toBe(0);
     expect(detail.data).toMatchObject({ status: 1, curOrderPkgType: 1, curOrderStorageDays: 7 });
     expect(detail.data!.playbackStartTime).toBeGreaterThan(now() - 7 * 86400 - 5);
+    // The package's start comes from DescribeDevicePackages (the demo camera's package began 40 days ago).
+    expect(detail.data!.curOrderStartTime).toBeGreaterThan(now() - 40 * 86400 - 60);
+    expect(detail.data!.curOrderStartTime).toBeLessThan(now() - 40 * 86400 + 60);
+    expect(detail.data!.startTime).toBe(detail.data!.curOrderStartTime);
     // The seed's callback style, with the multi-channel overload.
     const seen = await new Promise<[number | null | undefined, unknown]>((resolve) => vas.getServiceDetailInfo(store.deviceId, 0, (json, err) => resolve([json && json.data!.status, err])));
     expect(seen).toEqual([3, null]);
@@ -255,7 +259,8 @@ describe('cloud recordings', () => {
       const p = parts[i];
       expect(p.endTime - p.startTime).toBeLessThanOrEqual(3600);
       if (i > 0) expect(p.startTime).toBeGreaterThanOrEqual(parts[i - 1].endTime);
-      expect(p.url).toMatch(/timeshift\.m3u8\?starttime=\d{14}&endtime=\d{14}/);
+      // The day's VideoURL with the window appended, signed by GenerateSignedVideoURL (t + sign).
+      expect(p.url).toMatch(/\/timeshift\/live\/[0-9a-f]{32}\/timeshift\.m3u8\?starttime_epoch=\d+&endtime_epoch=\d+&t=\d+&sign=[0-9a-f]+$/);
       const res = await adapter.request<string>({ url: p.url, dataType: 'text' });
       expect(res.statusCode).toBe(200);
       const times = res.data
@@ -282,6 +287,12 @@ describe('cloud recordings', () => {
     expect(live[live.length - 1].endflag).toBe(true);
     expect(live[live.length - 1].endTime).toBeGreaterThanOrEqual(recorded[recorded.length - 1].end - 1);
     expect(live[live.length - 1].endTime).toBeLessThanOrEqual(now() + 1);
+    // startTime 0 is not "latest": it is the epoch, so the part starts at the oldest recording still kept.
+    const oldest = await vas.getVideoPlayAddress(cam.deviceId, 0, 0);
+    const kept = (await vas.getServiceDetailInfo(cam.deviceId)).data!.playbackStartTime;
+    expect(oldest.data!.startTime).toBeGreaterThanOrEqual(kept - 5);
+    expect(oldest.data!.startTime).toBeLessThan(kept + 6 * 3600); // ~6 % of hours are gaps: six in a row do not happen
+    expect(oldest.data!.endflag).toBe(false);
     // No recording: 10010 ends the chain with no parts.
     expect(await new IoTPlaybackChain(vas, store.deviceId, now() - 3600, now()).all()).toEqual([]);
   });
@@ -348,11 +359,12 @@ describe('thing model messages', () => {
 
 describe('bindings and bad input', () => {
   let rt2: WxRuntime;
+  let c2: AppClient;
   let vas2: IVVAS;
   let msg2: IVMessageMgr;
   beforeAll(() => {
     rt2 = createWxRuntime({ wechatUrl: stack.cloud!.wechat, openid: 'oIoTE2eOther0002' });
-    const c2 = new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(rt2.wx) });
+    c2 = new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(rt2.wx) });
     vas2 = new IVVAS({ appClient: c2 });
     msg2 = new IVMessageMgr({ appClient: c2 });
   });
@@ -378,9 +390,11 @@ describe('bindings and bad input', () => {
     for (const c of calls) await expect(c()).rejects.toMatchObject({ iotCode: 8003, category: 'auth', message: '非法关系链' });
     const err = await vas2.getEventList('ffffffffffffffffffffffff', t - 60, t, 10, null, false).catch((e: unknown) => e);
     expect(isIoTError(err, 8002)).toBe(true);
-    const bound = await admin('POST', '/_admin/bind', { openid: 'oIoTE2eOther0002', deviceId: bell.deviceId });
+    // The AppServer's own binding table decides access; in development a device is bound as provisioning would.
+    const bound = await c2.call<{ code: number }>('POST', '/api/iot/devices/bind', { deviceId: bell.deviceId });
     expect(bound.code).toBe(0);
-    expect((await admin('POST', '/_admin/bind', { openid: 'oIoTE2eOther0002', deviceId: bell.deviceId })).code).toBe(8022);
+    expect((await c2.call<{ code: number }>('POST', '/api/iot/devices/bind', { deviceId: bell.deviceId })).code).toBe(8022);
+    expect((await c2.call<{ code: number }>('POST', '/api/iot/devices/bind', { deviceId: 'ffffffffffffffffffffffff' })).code).toBe(8002);
     expect((await vas2.getServiceDetailInfo(bell.deviceId)).code).toBe(0);
     expect((await vas2.getDeviceList()).data!.list.map((d) => d.deviceId)).toContain(bell.deviceId);
   });

@@ -201,14 +201,14 @@ describe('bad login input → 400 with clear codes', () => {
     expect(missing.data.error.message).toMatch(/code/);
   });
 
-  test('empty body with a JSON content-type → 400 InvalidJson; a text/plain body → 400 InvalidParameter (expected object)', async () => {
+  test('empty body with a JSON content-type → 400 InvalidJson; a text/plain body → 415 UnsupportedMediaType (like a form)', async () => {
     const empty = await adapter.request<any>({ url: `${stack.appServerUrl}/api/login`, method: 'POST' });
     expect(empty.statusCode).toBe(400);
     expect(empty.data.error.code).toBe('InvalidJson');
     const text = await postLogin('code=abc', { 'content-type': 'text/plain' });
-    expect(text.statusCode).toBe(400);
-    expect(text.data.error.code).toBe('InvalidParameter');
-    expect(text.data.error.message).toMatch(/expected object/);
+    expect(text.statusCode).toBe(415);
+    expect(text.data.error.code).toBe('UnsupportedMediaType');
+    expect(text.data.error.message).toMatch(/application\/json/);
   });
 });
 

@@ -1,50 +1,16 @@
 /**
  * The SDK as a mini-program receives it: sdk/miniprogram_dist built into miniprogram/miniprogram_npm by
- * miniprogram-ci's packNpmManually (`npm run build`, which `npm test` runs first). It is loaded here with a module
- * loader that resolves like the mini-program runtime: relative files, and npm names only through miniprogram_npm
- * folders; no Node built-ins, no process, no Buffer. A deep require the phone could not satisfy fails this test.
+ * miniprogram-ci's packNpmManually (`npm run build`, which `npm test` runs first). It is loaded here with
+ * test/harness/mp-require.ts, which resolves like the mini-program runtime: relative files, and npm names only through
+ * miniprogram_npm folders; no Node built-ins, no process, no Buffer. A deep require the phone could not satisfy fails.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import vm from 'node:vm';
+import { mpRequire } from '../harness/mp-require';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MP = path.join(ROOT, 'miniprogram');
 const NPM = path.join(MP, 'miniprogram_npm');
-
-function resolveFile(p: string): string | undefined {
-  for (const c of [p, `${p}.js`, path.join(p, 'index.js')]) if (fs.existsSync(c) && fs.statSync(c).isFile()) return c;
-  return undefined;
-}
-
-/** Loads `entry` the way the mini-program module system would. */
-function mpRequire(entry: string, globals: Record<string, unknown> = {}) {
-  const cache = new Map<string, { exports: unknown }>();
-  const context = vm.createContext({ console, setTimeout, clearTimeout, setInterval, clearInterval, Promise, Date, Math, JSON, ArrayBuffer, Uint8Array, Uint32Array, Int32Array, DataView, Error, TypeError, RangeError, ...globals });
-  const load = (file: string): unknown => {
-    const hit = cache.get(file);
-    if (hit) return hit.exports;
-    const module = { exports: {} as unknown };
-    cache.set(file, module);
-    const fn = vm.runInContext(`(function (module, exports, require) {${fs.readFileSync(file, 'utf8')}\n})`, context, { filename: file });
-    fn(module, module.exports, (spec: string) => {
-      let target: string | undefined;
-      if (spec.startsWith('.') || spec.startsWith('/')) {
-        target = resolveFile(path.resolve(path.dirname(file), spec));
-      } else {
-        // npm names resolve only through miniprogram_npm folders from the requiring file up to the project root.
-        for (let dir = path.dirname(file); dir.startsWith(MP); dir = path.dirname(dir)) {
-          target = resolveFile(path.join(dir, 'miniprogram_npm', spec));
-          if (target) break;
-        }
-      }
-      if (!target) throw new Error(`module "${spec}" is not defined (required from ${path.relative(ROOT, file)})`);
-      return load(target);
-    });
-    return module.exports;
-  };
-  return load(entry) as Record<string, unknown>;
-}
 
 describe('npm-built SDK under miniprogram/miniprogram_npm', () => {
   const entry = path.join(NPM, 'mp-media-sdk', 'index.js');
@@ -54,7 +20,7 @@ describe('npm-built SDK under miniprogram/miniprogram_npm', () => {
   });
 
   it('loads with mini-program module resolution (no Node built-ins, no deep npm requires) and exposes the API', () => {
-    const sdk = mpRequire(entry);
+    const sdk = mpRequire(entry, { root: MP });
     expect(typeof sdk.default).toBe('function'); // import VODUpload from 'mp-media-sdk'
     expect(typeof sdk.createWxAdapter).toBe('function');
     expect(typeof sdk.AppClient).toBe('function');
@@ -93,5 +59,48 @@ describe('npm-built SDK under miniprogram/miniprogram_npm', () => {
       const text = fs.readFileSync(f, 'utf8');
       for (const s of secrets) expect({ file: path.relative(ROOT, f), leaks: text.includes(s) }).toEqual({ file: path.relative(ROOT, f), leaks: false });
     }
+  });
+});
+
+describe('SDK bundle has no AMD / UMD wrapper a bundler can trip on (Taro / webpack builds)', () => {
+  const DIST = path.join(ROOT, 'sdk', 'miniprogram_dist');
+  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+  // webpack's AMD parser acts on `define(...)` calls and `typeof define` / `define.amd` probes (crypto-js's UMD heads).
+  const AMD = /(?<![\w$.])define\s*\(|typeof\s+define\b|\bdefine\.amd\b/;
+
+  it.each([
+    ['sdk/miniprogram_dist (what a bundler such as Taro\'s webpack resolves through "main")', () => walk(DIST)],
+    ['miniprogram/miniprogram_npm/mp-media-sdk (what 构建 npm ships)', () => walk(path.join(NPM, 'mp-media-sdk'))],
+  ])('%s: no define( / typeof define / define.amd in any .js file', (_name, list) => {
+    const js = (list as () => string[])().filter((f) => f.endsWith('.js'));
+    expect(js.length).toBeGreaterThan(10);
+    const hits = js.filter((f) => AMD.test(fs.readFileSync(f, 'utf8'))).map((f) => path.relative(ROOT, f));
+    expect(hits).toEqual([]);
+  });
+
+  it('sdk/miniprogram_dist requires no Node built-in, not even in a try (a bundler warns "Can\'t resolve \'crypto\'" on every build)', () => {
+    const builtins = new Set(require('node:module').builtinModules as string[]);
+    const hits: string[] = [];
+    for (const f of walk(DIST).filter((x) => x.endsWith('.js'))) {
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/require\((["'])([^"']+)\1\)/g)) {
+        if (builtins.has(m[2].replace(/^node:/, ''))) hits.push(`${path.relative(ROOT, f)}: ${m[0]}`);
+      }
+    }
+    expect(hits).toEqual([]);
+  });
+
+  it('the pattern catches the UMD heads crypto-js ships (so the check above can fail)', () => {
+    const umd = fs.readFileSync(require.resolve('crypto-js/hmac-sha1'), 'utf8');
+    expect(AMD.test(umd)).toBe(true);
+    expect(AMD.test('var u = typeof x == "undefined"; o.defineProperty(a, "b", {})')).toBe(false);
+  });
+
+  it('the vendored crypto-js still computes HMAC-SHA1 / HMAC-SHA256 / SHA-256 as Node crypto does', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { createHash, createHmac } = require('node:crypto');
+    const vendor = mpRequire(path.join(NPM, 'mp-media-sdk', 'vendor', 'crypto-js.js'), { root: MP }) as Record<string, (...a: unknown[]) => { toString(): string }>;
+    expect(vendor['hmac-sha1']('PUT\n\n\nx', 'secret').toString()).toBe(createHmac('sha1', 'secret').update('PUT\n\n\nx').digest('hex'));
+    expect(vendor['hmac-sha256']('msg', 'key').toString()).toBe(createHmac('sha256', 'key').update('msg').digest('hex'));
+    expect(vendor.sha256('abc').toString()).toBe(createHash('sha256').update('abc').digest('hex'));
   });
 });

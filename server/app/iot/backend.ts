@@ -1,10 +1,9 @@
 /**
- * The AppServer's view of an IoT Video platform. Routes call only this interface; `local.ts` implements it against
- * the local IoT cloud (TC3-signed Cloud API calls), and a Tencent Cloud adapter (iotvideo / iotexplorer Cloud API 3.0:
- * DescribeCloudStorageEvents, DescribeCloudStorageDate, GenerateSignedVideoURL …) can implement the same methods
- * later. Every method answers the IVVAS JSON `{code, msg, data}`: business outcomes (10010 no records, 8003 not your
- * device, 20101 bad path …) are results, not exceptions. Exceptions (IoTBackendError) mean the platform could not be
- * reached or refused our credentials.
+ * The AppServer's view of an IoT camera platform. Routes call only this interface; `tencent.ts` implements it on
+ * Tencent Cloud's IoT API 3.0 (IoT Explorer 2019-04-23 or IoT Video 2021-11-25), against the local IoT cloud in
+ * development and Tencent Cloud in production. Every method answers the seed's IVVAS JSON `{code, msg, data}`:
+ * business outcomes (10010 no records, 8003 not your device, 20101 bad path …) are results, not exceptions.
+ * Exceptions (IoTBackendError) mean the platform could not be reached or refused our credentials.
  */
 
 export interface IoTResult<T = unknown> {
@@ -41,6 +40,8 @@ export interface IoTBackend {
   deleteProperty(userId: string, deviceId: string, path: string): Promise<IoTResult>;
   /** data: base64 of at most 30000 bytes. */
   sendDataToDevice(userId: string, deviceId: string, data: string, expectResponse: boolean): Promise<IoTResult>;
+  /** Development only: bind an existing device to the user (8002 unknown, 8022 already bound). */
+  bindDevice?(userId: string, deviceId: string, productId: string): Promise<IoTResult>;
   close(): Promise<void>;
 }
 

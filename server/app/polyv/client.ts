@@ -5,6 +5,7 @@
 import { HttpError } from '../../http';
 import type { PolyvConfig } from './config';
 import { polyvSignedForm } from './sign';
+import { ownGet } from '../../safe-input';
 
 export interface PolyvDefinitionInfo {
   label: string;
@@ -158,7 +159,7 @@ export class PolyvClient {
       const url = v[`hls_${df}`];
       if (typeof url === 'string' && url) definitions.push({ label: DEFINITION_LABELS[df], url });
     }
-    if (!definitions.length) hls.forEach((u, i) => u && definitions.push({ label: DEFINITION_LABELS[String(i + 1)] || `清晰度${i + 1}`, url: u }));
+    if (!definitions.length) hls.forEach((u, i) => u && definitions.push({ label: ownGet(DEFINITION_LABELS, String(i + 1)) || `清晰度${i + 1}`, url: u }));
     return {
       videoId,
       title: String(v.title ?? ''),
@@ -183,7 +184,7 @@ export class PolyvClient {
     const transcodes = Array.isArray(v.transcodeInfos) ? (v.transcodeInfos as Array<Record<string, unknown>>) : [];
     const definitions = transcodes
       .filter((t) => typeof t.playUrl === 'string' && (/m3u8/i.test(String(t.format || '')) || /\.m3u8(\?|$)/.test(String(t.playUrl))))
-      .map((t) => ({ label: DEFINITION_LABELS[String(t.definition)] || String(t.definition || '默认'), url: String(t.playUrl) }));
+      .map((t) => ({ label: ownGet(DEFINITION_LABELS, String(t.definition)) || String(t.definition || '默认'), url: String(t.playUrl) }));
     return {
       videoId,
       title: String(basic.title ?? ''),

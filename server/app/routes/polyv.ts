@@ -39,6 +39,25 @@ function newPid(now: number): string {
   return `${now}X${randomInt(1000000, 2000000)}`;
 }
 
+// ---- Route schemas (server/app/openapi.ts: they validate, check replies and make /api/openapi.json) ----
+const polyvPlayReply = z.object({
+  videoId: z.string(),
+  title: z.string(),
+  cover: z.string(),
+  duration: z.number().describe('seconds'),
+  definitions: z.array(z.object({ label: z.string(), url: z.string().describe('m3u8 without token') })),
+  token: z.string().describe('Polyv Playsafe token (iswxa=1)'),
+  expiredTime: z.number().describe('token expiry, ms since epoch'),
+  pid: z.string().describe('play-session id'),
+  serverTime: z.number().describe("the AppServer's clock, ms"),
+});
+const polyvSamplesReply = z.object({
+  localCloud: z.boolean(),
+  samples: z
+    .array(z.object({ videoId: z.string(), title: z.string(), duration: z.number(), playable: z.boolean(), definitions: z.array(z.string()).describe('e.g. 流畅, 高清'), cover: z.string() }))
+    .describe("the local cloud's sample videos (empty against real Polyv)"),
+});
+
 export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const loaded = loadPolyvConfig(deps);
   const notConfigured = () => {
@@ -98,7 +117,7 @@ export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): 
     })
     .strict();
 
-  app.post('/api/polyv/play', async (req) => {
+  app.post('/api/polyv/play', { schema: { body: playBody, response: { 200: polyvPlayReply } } }, async (req) => {
     notConfigured();
     const { videoId, refresh } = parseBody(playBody, req.body ?? {});
     if (!/^[0-9A-Za-z]{32}_[0-9A-Za-z]$/.test(videoId)) {
@@ -128,7 +147,7 @@ export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): 
     };
   });
 
-  app.get('/api/polyv/samples', async () => {
+  app.get('/api/polyv/samples', { schema: { response: { 200: polyvSamplesReply } } }, async () => {
     notConfigured();
     if (!config!.localCloud || !config!.cloudUrl) return { localCloud: false, samples: [] };
     let data: { samples?: Array<Record<string, unknown>> };

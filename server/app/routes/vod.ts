@@ -26,6 +26,11 @@ import RPCClient = require('@alicloud/pop-core');
 import { HttpError, parseBody, z } from '../../http';
 import type { AppDeps } from '../deps';
 import { DEV_CREDENTIALS } from '../../dev-credentials';
+import { checkJsonShape, isReservedName } from '../../safe-input';
+
+/** VOD's own bound on UserData (a JSON object string of at most 1024 bytes). */
+export const USER_DATA_MAX_BYTES = 1024;
+const USER_DATA_MAX_DEPTH = 8;
 
 export interface VodConfig {
   accessKeyId: string;
@@ -124,31 +129,72 @@ export function mapAliyunError(service: 'VOD' | 'STS', e: unknown): HttpError {
 }
 
 class Owners {
-  private map: Record<string, string> = {};
+  private map = new Map<string, string>();
   constructor(private file: string) {
     mkdirSync(path.dirname(file), { recursive: true });
     if (existsSync(file)) {
       try {
-        this.map = JSON.parse(readFileSync(file, 'utf8'));
+        const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+        for (const [k, v] of Object.entries(saved)) if (typeof v === 'string') this.map.set(k, v);
       } catch {
-        this.map = {};
+        this.map.clear();
       }
     }
   }
   get(id: string): string | undefined {
-    return Object.prototype.hasOwnProperty.call(this.map, id) ? this.map[id] : undefined;
+    return this.map.get(id);
   }
   set(id: string, openid: string): void {
-    this.map[id] = openid;
+    this.map.set(id, openid);
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.map));
+    writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.map)));
     renameSync(tmp, this.file);
   }
 }
 
+/** A VOD media id: letters and digits, never a name every object inherits (`constructor`, `__proto__`, …). */
+const mediaId = (what: string) =>
+  z
+    .string()
+    .regex(/^[0-9A-Za-z]{1,64}$/, `${what}: letters and digits`)
+    .refine((v) => !isReservedName(v), { message: `${what}: not a media id (a reserved name)` });
+
+/** UserData as VOD takes it: a JSON object (or its string) of at most 1024 bytes, bounded before it is serialized. */
+function userDataParam(u: string | Record<string, unknown> | undefined): string | undefined {
+  if (u === undefined) return undefined;
+  let text: string;
+  if (typeof u === 'string') {
+    text = u;
+  } else {
+    const shape = checkJsonShape(u, { maxDepth: USER_DATA_MAX_DEPTH, maxBytes: USER_DATA_MAX_BYTES * 4 });
+    if (!shape.ok) throw new HttpError(400, shape.reason === 'depth' ? 'InvalidParameter' : 'LengthExceededMax', `userData: ${shape.message} (VOD takes a JSON object of at most ${USER_DATA_MAX_BYTES} bytes).`);
+    text = JSON.stringify(u);
+  }
+  if (Buffer.byteLength(text, 'utf8') > USER_DATA_MAX_BYTES) throw new HttpError(400, 'LengthExceededMax', `userData is ${Buffer.byteLength(text, 'utf8')} bytes as JSON; VOD takes at most ${USER_DATA_MAX_BYTES}.`);
+  return text;
+}
+
+const uploadCredentials = z.object({ RequestId: z.string(), UploadAddress: z.string().min(1), UploadAuth: z.string().min(1) });
+const videoUploadResponse = uploadCredentials.extend({ VideoId: mediaId('VideoId') });
+const imageUploadResponse = uploadCredentials.extend({ ImageId: mediaId('ImageId'), ImageURL: z.string().min(1), FileURL: z.string().optional() });
+const videoInfoResponse = z.object({ RequestId: z.string(), Video: z.record(z.string(), z.unknown()).refine((v) => typeof v.VideoId === 'string', { message: 'Video.VideoId missing' }) });
+const stsResponse = z.object({ RequestId: z.string(), Credentials: z.object({ AccessKeyId: z.string().min(1), AccessKeySecret: z.string().min(1), SecurityToken: z.string().min(1), Expiration: z.string().min(1) }) });
+
+/**
+ * What pop-core returns is only a success when it has what the route needs: a Code-less error body (a proxy's 413 or
+ * 502 page that happens to be JSON) must not become a 200 here, nor an owner named "undefined".
+ */
+function expectShape<T>(service: 'VOD' | 'STS', action: string, schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    throw new HttpError(502, `${service}BadResponse`, `${service} ${action} answered without the fields it documents (${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}).`);
+  }
+  return r.data;
+}
+
 const videoBody = z
   .object({
-    videoId: z.string().regex(/^[0-9A-Za-z]{1,64}$/, 'videoId: letters and digits').optional(),
+    videoId: mediaId('videoId').optional(),
     title: z.string().trim().min(1, 'title must not be empty').max(128).optional(),
     fileName: z.string().trim().min(1, 'fileName must not be empty').max(1024).optional(),
     fileSize: z.number().int().min(0).optional(),
@@ -170,6 +216,32 @@ const imageBody = z
   })
   .strict();
 
+// ---- Route schemas (server/app/openapi.ts: they validate, check replies and make /api/openapi.json) ----
+const videoIdParams = z.object({ videoId: z.string().regex(/^[0-9A-Za-z]{1,64}$/, 'videoId: letters and digits') });
+const uploadVideoReply = z
+  .object({
+    RequestId: z.string(),
+    VideoId: z.string(),
+    UploadAddress: z.string().describe('base64 JSON {Endpoint, Bucket, FileName}'),
+    UploadAuth: z.string().describe('base64 JSON {AccessKeyId, AccessKeySecret, SecurityToken, Expiration, …}'),
+  })
+  .describe('Aliyun CreateUploadVideo / RefreshUploadVideo');
+const uploadImageReply = z
+  .object({ RequestId: z.string(), ImageId: z.string(), ImageURL: z.string(), FileURL: z.string().optional(), UploadAddress: z.string(), UploadAuth: z.string() })
+  .describe('Aliyun CreateUploadImage');
+const stsReply = z
+  .object({ RequestId: z.string(), SecurityTokenInfo: z.object({ AccessKeyId: z.string(), AccessKeySecret: z.string(), SecurityToken: z.string(), Expiration: z.string() }) })
+  .describe('Aliyun STS AssumeRole, limited to the VOD upload actions');
+const videoInfoReply = z.object({ RequestId: z.string(), Video: z.record(z.string(), z.unknown()).describe('Aliyun GetVideoInfo Video: VideoId, Title, Status, Size, Duration, CoverURL, …') });
+const vodConfigReply = z.object({
+  region: z.string(),
+  userId: z.string().describe("VODUpload's userId"),
+  localCloud: z.boolean(),
+  vodEndpoint: z.string().optional().describe('only with the local cloud'),
+  sts: z.boolean().describe('whether POST /api/vod/sts is available'),
+});
+const noBody = z.object({}).describe('no parameters');
+
 export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const loaded = loadVodConfig(deps);
   const config = loaded.ok ? loaded.config : undefined;
@@ -183,7 +255,7 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
   const vod = () => (vodClient ||= new RPCClient({ accessKeyId: need().accessKeyId, accessKeySecret: need().accessKeySecret, endpoint: need().vodEndpoint, apiVersion: '2017-03-21' }));
   const sts = () => (stsClient ||= new RPCClient({ accessKeyId: need().accessKeyId, accessKeySecret: need().accessKeySecret, endpoint: need().stsEndpoint, apiVersion: '2015-04-01' }));
 
-  const call = async <T>(service: 'VOD' | 'STS', action: string, params: Record<string, unknown>): Promise<T> => {
+  const call = async <T = unknown>(service: 'VOD' | 'STS', action: string, params: Record<string, unknown>): Promise<T> => {
     const client = service === 'VOD' ? vod() : sts();
     const clean: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(params)) if (v !== undefined) clean[k] = v;
@@ -196,67 +268,72 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
 
   const tagsParam = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join(',') : t);
 
-  app.get('/api/vod/config', async () => {
+  app.get('/api/vod/config', { schema: { response: { 200: vodConfigReply } } }, async () => {
     const c = need();
     return { region: c.region, userId: c.userId, localCloud: c.localCloud, ...(c.localCloud ? { vodEndpoint: c.vodEndpoint } : {}), sts: !!c.roleArn };
   });
 
-  app.post('/api/vod/upload-video', async (req) => {
+  app.post('/api/vod/upload-video', { schema: { body: videoBody, response: { 200: uploadVideoReply } } }, async (req) => {
     need();
     const b = parseBody(videoBody, req.body ?? {});
     const openid = req.user.openid;
     if (b.videoId) {
       if (owners.get(b.videoId) !== openid) throw new HttpError(404, 'VideoNotFound', `No video ${b.videoId} was created by this user.`);
-      return call<{ RequestId: string; VideoId: string; UploadAddress: string; UploadAuth: string }>('VOD', 'RefreshUploadVideo', { VideoId: b.videoId });
+      const refreshed = expectShape('VOD', 'RefreshUploadVideo', videoUploadResponse, await call('VOD', 'RefreshUploadVideo', { VideoId: b.videoId }));
+      return { RequestId: refreshed.RequestId, VideoId: refreshed.VideoId, UploadAddress: refreshed.UploadAddress, UploadAuth: refreshed.UploadAuth };
     }
-    const r = await call<{ RequestId: string; VideoId: string; UploadAddress: string; UploadAuth: string }>('VOD', 'CreateUploadVideo', {
+    const userData = userDataParam(b.userData);
+    const raw = await call('VOD', 'CreateUploadVideo', {
       Title: b.title,
       FileName: b.fileName,
       FileSize: b.fileSize,
       Description: b.description,
       CateId: b.cateId,
       Tags: tagsParam(b.tags),
-      UserData: typeof b.userData === 'object' ? JSON.stringify(b.userData) : b.userData,
+      UserData: userData,
       TemplateGroupId: need().templateGroupId,
     });
+    const r = expectShape('VOD', 'CreateUploadVideo', videoUploadResponse, raw);
     owners.set(r.VideoId, openid);
     return { RequestId: r.RequestId, VideoId: r.VideoId, UploadAddress: r.UploadAddress, UploadAuth: r.UploadAuth };
   });
 
-  app.post('/api/vod/upload-image', async (req) => {
+  app.post('/api/vod/upload-image', { schema: { body: imageBody, response: { 200: uploadImageReply } } }, async (req) => {
     need();
     const b = parseBody(imageBody, req.body ?? {});
-    const r = await call<{ RequestId: string; ImageId: string; ImageURL: string; FileURL?: string; UploadAddress: string; UploadAuth: string }>('VOD', 'CreateUploadImage', {
+    const raw = await call('VOD', 'CreateUploadImage', {
       ImageType: b.imageType || 'default',
       ImageExt: b.imageExt,
       Title: b.title || undefined,
       Description: b.description,
       Tags: tagsParam(b.tags),
     });
+    const r = expectShape('VOD', 'CreateUploadImage', imageUploadResponse, raw);
     owners.set(r.ImageId, req.user.openid);
     return { RequestId: r.RequestId, ImageId: r.ImageId, ImageURL: r.ImageURL, FileURL: r.FileURL, UploadAddress: r.UploadAddress, UploadAuth: r.UploadAuth };
   });
 
-  app.post('/api/vod/sts', async (req) => {
+  app.post('/api/vod/sts', { schema: { body: noBody, response: { 200: stsReply } } }, async (req) => {
     const c = need();
     if (!c.roleArn) throw new HttpError(503, 'StsNotConfigured', 'STS mode needs ALIYUN_STS_ROLE_ARN (a RAM role the AppServer may assume, with VOD upload permissions).');
     const session = `mp-${createHash('sha256').update(req.user.openid).digest('hex').slice(0, 24)}`;
-    const r = await call<{ RequestId: string; Credentials: { AccessKeyId: string; AccessKeySecret: string; SecurityToken: string; Expiration: string } }>('STS', 'AssumeRole', {
+    const raw = await call('STS', 'AssumeRole', {
       RoleArn: c.roleArn,
       RoleSessionName: session,
       DurationSeconds: c.stsDurationSeconds,
       Policy: STS_UPLOAD_POLICY,
     });
+    const r = expectShape('STS', 'AssumeRole', stsResponse, raw);
     const k = r.Credentials;
     return { RequestId: r.RequestId, SecurityTokenInfo: { AccessKeyId: k.AccessKeyId, AccessKeySecret: k.AccessKeySecret, SecurityToken: k.SecurityToken, Expiration: k.Expiration } };
   });
 
-  app.get('/api/vod/videos/:videoId', async (req) => {
+  app.get('/api/vod/videos/:videoId', { schema: { params: videoIdParams, response: { 200: videoInfoReply } } }, async (req) => {
     need();
-    const { videoId } = parseBody(z.object({ videoId: z.string().regex(/^[0-9A-Za-z]{1,64}$/, 'videoId: letters and digits') }), req.params, 'path');
+    const { videoId } = parseBody(z.object({ videoId: mediaId('videoId') }), req.params, 'path');
     // Videos created through this server belong to their creator; ones the SDK created itself in STS mode are unknown here.
     const owner = owners.get(videoId);
     if (owner !== undefined && owner !== req.user.openid) throw new HttpError(404, 'VideoNotFound', `No video ${videoId} was created by this user.`);
-    return call<{ RequestId: string; Video: Record<string, unknown> }>('VOD', 'GetVideoInfo', { VideoId: videoId });
+    return expectShape('VOD', 'GetVideoInfo', videoInfoResponse, await call('VOD', 'GetVideoInfo', { VideoId: videoId }));
   });
 }

@@ -4,11 +4,13 @@
  * Timestamp skew and SignatureNonce replay checks, and the JSON (or XML) error body
  * `{RequestId, HostId, Code, Message, Recommend}`.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XMLBuilder } from 'fast-xml-parser';
 import { computeRpcSignature, rpcStringToSign } from '../../../sdk/src/aliyun/rpc-signature';
 import type { CloudContext } from '../context';
 import { getAliyunShared, MAX_SKEW_MS, popRequestId, type AliyunShared, type TempCredential } from './index';
+import type { FrameworkErrorHandler } from '../../http';
+import { isWellFormedText, nullRecord } from '../../safe-input';
 
 export class RpcError extends Error {
   constructor(public status: number, public code: string, message: string) {
@@ -58,8 +60,9 @@ export function required(p: RpcParams, name: string): string {
   return v;
 }
 
+/** Query (or form) parameters in a null-prototype record: `__proto__` and `constructor` are plain names here. */
 function parseQuery(url: string): RpcParams {
-  const out: RpcParams = {};
+  const out: RpcParams = nullRecord();
   const i = url.indexOf('?');
   if (i < 0) return out;
   for (const piece of url.slice(i + 1).split('&')) {
@@ -76,6 +79,22 @@ function parseQuery(url: string): RpcParams {
 
 const xmlBuilder = new XMLBuilder({ format: false, processEntities: true });
 
+/** The POP error body, JSON: what every failure of the gateway (including fastify's own) answers. */
+function popErrorJson(product: string, hostId: string, requestId: string, code: string, message: string): string {
+  return JSON.stringify({ RequestId: requestId, HostId: hostId, Code: code, Message: message, Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(code)}&product=${product}` });
+}
+
+/** fastify's framework errors (bad percent-encoding in the path) in the POP error shape. */
+export function rpcFrameworkErrors(product: string, hostId: string): FrameworkErrorHandler {
+  return (err, _req, reply) => {
+    const bad = err.code === 'FST_ERR_BAD_URL';
+    reply
+      .status(400)
+      .type('application/json;charset=utf-8')
+      .send(popErrorJson(product, hostId, popRequestId(), bad ? 'InvalidParameter' : 'BadRequest', bad ? 'The request path is not valid percent-encoding.' : err.message));
+  };
+}
+
 /**
  * Mount an RPC service on `/` (GET and POST). Returns the request log (for the admin API).
  * Fastify must not already have an x-www-form-urlencoded parser in this scope.
@@ -84,9 +103,22 @@ export function mountRpcService(app: FastifyInstance, ctx: CloudContext, opts: R
   const shared: AliyunShared = getAliyunShared(ctx);
   const nonces = new Map<string, number>();
   const log: RpcLogEntry[] = [];
+  const actions = new Map(Object.entries(opts.actions));
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    const out: RpcParams = nullRecord();
+    for (const [k, v] of new URLSearchParams(body as string)) out[k] = v;
+    done(null, out);
+  });
+  // The gateway reads parameters from the query and form bodies only; any other body is not a parameter source.
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, _body, done) => done(null, undefined));
+  // Whatever fastify itself rejects (a body over the limit, bad JSON to an admin route) still answers in POP's shape.
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) console.error(`[cloud:${opts.product}] internal error`, err);
+    const code = status === 413 ? 'RequestEntityTooLarge' : status >= 500 ? 'InternalError' : 'InvalidParameter';
+    const message = status === 413 ? 'The request body is too large (at most 1 MB).' : status >= 500 ? 'The request processing has failed due to some unknown error, exception or failure.' : err.message;
+    reply.status(status).type('application/json;charset=utf-8').send(popErrorJson(opts.product, opts.hostId, popRequestId(), code, message));
   });
 
   const sendBody = (reply: FastifyReply, format: string, status: number, root: string, body: Record<string, unknown>) => {
@@ -100,12 +132,19 @@ export function mountRpcService(app: FastifyInstance, ctx: CloudContext, opts: R
     const entry: RpcLogEntry = { requestId, time: new Date(ctx.now()).toISOString(), method: req.method, status: 200 };
     let format = 'JSON';
     try {
-      const params: RpcParams = { ...parseQuery(req.url) };
-      if (req.method === 'POST' && req.body && typeof req.body === 'object') Object.assign(params, req.body as RpcParams);
+      const params: RpcParams = parseQuery(req.url);
+      const form = String(req.headers['content-type'] || '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+      if (req.method === 'POST' && form && req.body && typeof req.body === 'object') {
+        for (const [k, v] of Object.entries(req.body as RpcParams)) params[k] = v;
+      }
       if ((params.Format || '').toUpperCase() === 'XML') format = 'XML';
       entry.action = params.Action;
       if (!params.Action) throw missing('Action');
-      const action = opts.actions[params.Action];
+      for (const [k, v] of Object.entries(params)) {
+        if (!isWellFormedText(k) || !isWellFormedText(v)) throw new RpcError(400, 'InvalidParameter', 'A parameter is not valid Unicode text (a lone UTF-16 surrogate).');
+      }
+      // A Map, not the actions object: `constructor`, `__proto__` or `toString` name no action.
+      const action = actions.get(params.Action);
       if (!action) throw new RpcError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.');
       if (!params.Version) throw missing('Version');
       if (params.Version !== opts.version) throw new RpcError(400, 'InvalidVersion', `Specified parameter Version is not valid: ${opts.product} supports ${opts.version}.`);
@@ -116,13 +155,14 @@ export function mountRpcService(app: FastifyInstance, ctx: CloudContext, opts: R
       if (params.SignatureVersion && params.SignatureVersion !== '1.0') throw new RpcError(400, 'InvalidSignatureVersion', 'Specified signature version is not supported (1.0).');
       if (!params.SignatureNonce) throw new RpcError(400, 'MissingSignatureNonce', 'SignatureNonce is mandatory for this action.');
       const now = ctx.now();
-      // Timestamp is required by the docs; the official upload SDKs omit it, so it is checked when present.
-      if (params.Timestamp !== undefined) {
-        if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(params.Timestamp) || isNaN(Date.parse(params.Timestamp))) {
-          throw new RpcError(400, 'InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.');
-        }
-        if (Math.abs(Date.parse(params.Timestamp) - now) > MAX_SKEW_MS) throw new RpcError(400, 'InvalidTimeStamp.Expired', `Specified time stamp or date value is expired. (server time ${new Date(now).toISOString()})`);
+      // Timestamp is a required common parameter (公共参数: 是); without it a signed request could be replayed once
+      // its nonce is forgotten. The official upload SDKs omit it: the SDK in this repo sends it.
+      if (params.Timestamp === undefined || params.Timestamp === '') throw new RpcError(400, 'MissingTimestamp', 'Timestamp is mandatory for this action.');
+      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(params.Timestamp) || isNaN(Date.parse(params.Timestamp))) {
+        throw new RpcError(400, 'InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.');
       }
+      const timestamp = Date.parse(params.Timestamp);
+      if (Math.abs(timestamp - now) > MAX_SKEW_MS) throw new RpcError(400, 'InvalidTimeStamp.Expired', `Specified time stamp or date value is expired. (server time ${new Date(now).toISOString()})`);
       entry.accessKeyId = params.AccessKeyId;
       const auth = shared.authenticate(params.AccessKeyId, params.SecurityToken || undefined, now);
       if (!auth.ok) {
@@ -139,7 +179,8 @@ export function mountRpcService(app: FastifyInstance, ctx: CloudContext, opts: R
       for (const [k, exp] of nonces) if (exp < now) nonces.delete(k);
       const nonceKey = `${params.AccessKeyId}\n${params.SignatureNonce}`;
       if (nonces.has(nonceKey)) throw new RpcError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
-      nonces.set(nonceKey, now + MAX_SKEW_MS);
+      // Remember the nonce for as long as its Timestamp stays acceptable (a Timestamp up to 15 min ahead keeps it 30).
+      nonces.set(nonceKey, Math.max(timestamp, now) + MAX_SKEW_MS);
       if (opts.rejectObjectScoped !== false && auth.temp && auth.temp.scope.kind === 'object') {
         throw new RpcError(403, 'Forbidden.RAM', "User not authorized to operate on the specified resource, or this API doesn't support RAM.");
       }
@@ -152,13 +193,8 @@ export function mountRpcService(app: FastifyInstance, ctx: CloudContext, opts: R
           : (console.error(`[cloud:${opts.product}] internal error`, e), new RpcError(500, 'InternalError', 'The request processing has failed due to some unknown error, exception or failure.'));
       entry.status = err.status;
       entry.code = err.code;
-      return sendBody(reply, format, err.status, 'Error', {
-        RequestId: requestId,
-        HostId: opts.hostId,
-        Code: err.code,
-        Message: err.message,
-        Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(err.code)}&product=${opts.product}`,
-      });
+      if (format !== 'XML') return reply.status(err.status).type('application/json;charset=utf-8').send(popErrorJson(opts.product, opts.hostId, requestId, err.code, err.message));
+      return sendBody(reply, format, err.status, 'Error', JSON.parse(popErrorJson(opts.product, opts.hostId, requestId, err.code, err.message)));
     } finally {
       log.push(entry);
       if (log.length > 2000) log.splice(0, log.length - 2000);

@@ -14,6 +14,7 @@ import multipart from '@fastify/multipart';
 import { XMLParser } from 'fast-xml-parser';
 import type { Readable } from 'node:stream';
 import { createFastify } from '../../http';
+import { encodeHeaderValue, headerValueProblem, isHeaderToken, nullRecord } from '../../safe-input';
 import type { CloudContext, CloudProvider } from '../context';
 import { getAliyunShared, headerText, LOCAL_REGION, ossRequestId, registerCredentialAdmin, releaseAliyunShared, type AliyunShared } from '../aliyun-common';
 import { OssError, E, errorXml, toXml } from './errors';
@@ -82,7 +83,7 @@ interface ReqInfo {
 const xmlParser = new XMLParser({ isArray: (name) => name === 'Part', parseTagValue: false, trimValues: true, processEntities: true });
 
 function parseRawQuery(url: string): Query {
-  const q: Query = {};
+  const q: Query = nullRecord();
   const i = url.indexOf('?');
   if (i < 0) return q;
   for (const piece of url.slice(i + 1).split('&')) {
@@ -142,6 +143,33 @@ function metaHeaders(h: Record<string, string>): Record<string, string> {
   return meta;
 }
 
+/**
+ * Values the object will answer as response headers on every later GET are checked when stored: a CR, LF or NUL
+ * (possible in PostObject form fields) is refused with OSS's InvalidArgument, so a stored object never makes its
+ * readers fail. UTF-8 text is fine (it goes out as its bytes).
+ */
+function validateStoredHeaders(contentType: string | undefined, meta: Record<string, string>): void {
+  if (contentType !== undefined) {
+    const p = headerValueProblem(contentType);
+    if (p) throw E.invalidArgument(`The Content-Type ${p}.`, 'Content-Type', contentType);
+  }
+  for (const [k, v] of Object.entries(meta)) {
+    if (!isHeaderToken(k)) throw E.invalidArgument(`The user metadata name ${JSON.stringify(k)} is not a valid HTTP header name.`, k, v);
+    const p = headerValueProblem(v);
+    if (p) throw E.invalidArgument(`The user metadata ${k} ${p}.`, k, v);
+  }
+}
+
+/** GetObject's response-* overrides: refused when they could not be a header value (InvalidArgument), never a 500. */
+const RESPONSE_OVERRIDES: Array<[string, string]> = [
+  ['response-content-type', 'Content-Type'],
+  ['response-content-language', 'Content-Language'],
+  ['response-expires', 'Expires'],
+  ['response-cache-control', 'Cache-Control'],
+  ['response-content-disposition', 'Content-Disposition'],
+  ['response-content-encoding', 'Content-Encoding'],
+];
+
 function quotedMd5(md5: Buffer): string {
   return `"${md5.toString('hex').toUpperCase()}"`;
 }
@@ -177,7 +205,23 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
     async build(ctx: CloudContext) {
       const shared = getAliyunShared(ctx);
       const store = new OssStore(ctx.dataDir);
-      const app = createFastify({ name: 'oss' });
+      const app = createFastify({
+        name: 'oss',
+        // A path with bad percent-encoding never reaches the handler: answer it as OSS does, in XML.
+        frameworkErrors: (err, req, reply) => {
+          const requestId = ossRequestId();
+          const e = err.code === 'FST_ERR_BAD_URL' ? new OssError(400, 'InvalidURI', 'Could not parse the specified URI.', [['URI', req.raw.url || '']]) : new OssError(400, 'InvalidArgument', err.message);
+          reply.status(e.status).header('x-oss-request-id', requestId).header('Server', 'AliyunOSS').type('application/xml').send(errorXml(e, requestId, `oss-${LOCAL_REGION}.aliyuncs.com`));
+        },
+      });
+      // Errors fastify raises around the handler (body limits on admin routes …) answer in OSS's XML too.
+      app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+        const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+        if (status >= 500) console.error('[cloud:oss] internal error', err);
+        const e = status >= 500 ? E.internal() : new OssError(status, status === 413 ? 'EntityTooLarge' : 'InvalidArgument', err.message);
+        const requestId = ossRequestId();
+        reply.status(e.status).header('x-oss-request-id', requestId).type('application/xml').send(errorXml(e, requestId, `oss-${LOCAL_REGION}.aliyuncs.com`));
+      });
       const log: RequestLogEntry[] = [];
       const logSize = options.logSize || 5000;
       let faults: FaultRule[] = [];
@@ -340,7 +384,8 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         reply.header('x-oss-storage-class', 'Standard');
         reply.header('x-oss-hash-crc64ecma', m.crc64);
         reply.header('Accept-Ranges', 'bytes');
-        for (const [k, v] of Object.entries(m.meta)) reply.header(k, encodeHeaderValue(v));
+        // Validated when stored; still encoded (and an invalid name skipped) here, so old data cannot make a 500.
+        for (const [k, v] of Object.entries(m.meta)) if (isHeaderToken(k)) reply.header(k, encodeHeaderValue(v));
       };
 
       async function handle(req: FastifyRequest, reply: FastifyReply) {
@@ -432,6 +477,7 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
               return reply.status(204).send();
             case 'InitiateMultipartUpload': {
               if (h['x-oss-forbid-overwrite'] === 'true' && store.getObject(bucket!, key!)) throw fileExists();
+              validateStoredHeaders(h['content-type'], metaHeaders(h));
               const u = store.createUpload({ bucket: bucket!, key: key!, initiated: now, contentType: h['content-type'] || 'application/octet-stream', meta: metaHeaders(h), notification: h['x-oss-notification'] });
               const encode = q['encoding-type'] === 'url';
               return xml(reply, 'InitiateMultipartUploadResult', { ...(encode ? { EncodingType: 'url' } : {}), Bucket: bucket, Key: encode ? encodeURIComponent(key!) : key, UploadId: u.uploadId });
@@ -476,6 +522,12 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         const declared = h['content-length'] !== undefined ? Number(h['content-length']) : undefined;
         if (declared !== undefined && declared > MAX_OBJECT_SIZE) throw new OssError(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size.', [], '0006-00000003');
         if (h['x-oss-forbid-overwrite'] === 'true' && store.getObject(bucket, key)) throw fileExists();
+        try {
+          validateStoredHeaders(h['content-type'], metaHeaders(h));
+        } catch (e) {
+          await drain(req.raw);
+          throw e;
+        }
         const wantSha = /^[0-9a-f]{64}$/.test(h['x-oss-content-sha256'] || '');
         const { tmp, body } = await store.receive(req.raw, MAX_OBJECT_SIZE, wantSha);
         info.bytesIn = body.size;
@@ -736,12 +788,19 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
       }
 
       function getObject(req: FastifyRequest, reply: FastifyReply, bucket: string, key: string, h: Record<string, string>, q: Query) {
+        const overrides: Array<[string, string]> = [];
+        for (const [param, header] of RESPONSE_OVERRIDES) {
+          const v = q[param];
+          if (!v) continue;
+          const p = headerValueProblem(v);
+          if (p) throw E.invalidArgument(`The ${param} parameter ${p}.`, param, v);
+          overrides.push([header, v]);
+        }
         const m = store.getObject(bucket, key);
         if (!m) throw E.noSuchKey(key);
         objectHeaders(reply, m);
-        reply.header('Content-Type', q['response-content-type'] || m.contentType);
-        if (q['response-content-disposition']) reply.header('Content-Disposition', q['response-content-disposition']);
-        if (q['response-cache-control']) reply.header('Cache-Control', q['response-cache-control']);
+        reply.header('Content-Type', encodeHeaderValue(m.contentType));
+        for (const [header, v] of overrides) reply.header(header, encodeHeaderValue(v));
         if (h['if-none-match'] && h['if-none-match'] === m.etag) return reply.status(304).send();
         let start = 0;
         let end = m.size - 1;
@@ -775,7 +834,7 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
       }
 
       async function postObject(req: FastifyRequest, reply: FastifyReply, info: ReqInfo, bucket: string, pathStyle: boolean, host: string) {
-        const fields: Record<string, string> = {};
+        const fields: Record<string, string> = nullRecord();
         let fileSeen = false;
         let pending: OssError | Error | undefined;
         let result: ObjectMeta | undefined;
@@ -825,6 +884,12 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
               }
               const meta: Record<string, string> = {};
               for (const [k, v] of Object.entries(fields)) if (k.startsWith('x-oss-meta-')) meta[k] = v;
+              try {
+                validateStoredHeaders(fields['content-type'], meta);
+              } catch (e) {
+                await store.discard(tmp);
+                throw e;
+              }
               result = {
                 bucket,
                 key,
@@ -853,8 +918,9 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         } catch (e) {
           if (e instanceof OssError) throw e;
           const code = (e as { code?: string }).code || '';
-          if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE' || code.startsWith('FST_')) throw E.invalidArgument(`The body of your POST request is not well-formed multipart/form-data: ${(e as Error).message}`);
-          throw e;
+          if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'ECONNABORTED') throw e;
+          // busboy's "Unexpected end of form", a missing boundary, fastify's multipart limits: the body is malformed.
+          throw E.invalidArgument(`The body of your POST request is not well-formed multipart/form-data: ${(e as Error).message}`);
         }
         if (pending) throw pending;
         if (!fileSeen || !result) throw E.invalidArgument("Bucket POST must contain a field named 'file', and it must be the last field.", 'file', '');
@@ -889,10 +955,6 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
   };
 }
 
-/** Header values must be latin1 on the wire; UTF-8 metadata goes out as its bytes (what OSS does). */
-function encodeHeaderValue(v: string): string {
-  return /[^\u0000-\u00ff]/.test(v) ? Buffer.from(v, 'utf8').toString('latin1') : v;
-}
 
 interface AdminHooks {
   log: RequestLogEntry[];

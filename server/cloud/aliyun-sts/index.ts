@@ -11,14 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { createFastify } from '../../http';
 import type { CloudContext, CloudProvider } from '../context';
 import { getAliyunShared, isoSeconds, registerCredentialAdmin, releaseAliyunShared } from '../aliyun-common';
-import { mountRpcService, required, RpcError } from '../aliyun-common/rpc';
+import { mountRpcService, required, rpcFrameworkErrors, RpcError } from '../aliyun-common/rpc';
 
 export function aliyunStsProvider(): CloudProvider {
   return {
     name: 'sts',
     async build(ctx: CloudContext) {
       const shared = getAliyunShared(ctx);
-      const app = createFastify({ name: 'sts' });
+      const app = createFastify({ name: 'sts', frameworkErrors: rpcFrameworkErrors('Sts', 'sts.aliyuncs.com') });
       app.addHook('onClose', async () => releaseAliyunShared(ctx));
       registerCredentialAdmin(app, ctx);
       const roleArn = shared.account.roleArn;

@@ -15,7 +15,8 @@ import { createFastify } from '../../http';
 import type { CloudContext, CloudProvider } from '../context';
 import { encodeUploadAddress, encodeUploadAuth } from '../../../sdk/src/aliyun/credentials';
 import { getAliyunShared, isoSeconds, LOCAL_REGION, registerCredentialAdmin, releaseAliyunShared, type AliyunShared } from '../aliyun-common';
-import { mountRpcService, required, RpcError, type RpcParams } from '../aliyun-common/rpc';
+import { mountRpcService, required, rpcFrameworkErrors, RpcError, type RpcParams } from '../aliyun-common/rpc';
+import { ownGet } from '../../safe-input';
 
 /** Video and audio file extensions VOD accepts for CreateUploadVideo. */
 export const VIDEO_EXTENSIONS = [
@@ -139,9 +140,12 @@ export function aliyunVodProvider(): CloudProvider {
     name: 'vod',
     async build(ctx: CloudContext) {
       const shared: AliyunShared = getAliyunShared(ctx);
-      const app = createFastify({ name: 'vod' });
+      const app = createFastify({ name: 'vod', frameworkErrors: rpcFrameworkErrors('vod', `vod.${LOCAL_REGION}.aliyuncs.com`) });
       const file = path.join(ctx.dataDir, 'media-library.json');
       const lib: Library = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Library) : { videos: {}, images: {} };
+      // Ids come from clients: only own entries count (`constructor` is not a video).
+      const videoById = (id: string) => ownGet(lib.videos, id);
+      const imageById = (id: string) => ownGet(lib.images, id);
       const save = () => {
         const tmp = `${file}.${process.pid}.tmp`;
         writeFileSync(tmp, JSON.stringify(lib, null, 1));
@@ -268,7 +272,7 @@ export function aliyunVodProvider(): CloudProvider {
 
           RefreshUploadVideo: (p) => {
             const videoId = required(p, 'VideoId');
-            const v = lib.videos[videoId];
+            const v = videoById(videoId);
             if (!v) throw new RpcError(404, 'InvalidVideo.NotFound', 'The video does not exist.');
             return { VideoId: videoId, UploadAddress: uploadAddressFor(v.key), UploadAuth: uploadAuthFor(v.key, videoId) };
           },
@@ -312,7 +316,7 @@ export function aliyunVodProvider(): CloudProvider {
 
           GetVideoInfo: (p) => {
             const videoId = required(p, 'VideoId');
-            const v = lib.videos[videoId];
+            const v = videoById(videoId);
             if (!v) throw new RpcError(404, 'InvalidVideo.NotFound', 'The video does not exist.');
             const video: Record<string, unknown> = {
               VideoId: v.VideoId,
@@ -338,7 +342,7 @@ export function aliyunVodProvider(): CloudProvider {
 
           GetImageInfo: (p) => {
             const imageId = required(p, 'ImageId');
-            const img = lib.images[imageId];
+            const img = imageById(imageId);
             if (!img) throw new RpcError(404, 'InvalidImage.NotFound', 'The image does not exist.');
             const info: Record<string, unknown> = {
               ImageId: img.ImageId,
@@ -365,7 +369,7 @@ export function aliyunVodProvider(): CloudProvider {
       app.get('/_admin/info', async () => ({ url: ctx.urls.vod, region: LOCAL_REGION, bucket, storageLocation, appId, templateGroups: KNOWN_TEMPLATE_GROUPS }));
       app.get('/_admin/media', async () => ({ videos: Object.values(lib.videos), images: Object.values(lib.images) }));
       app.get('/_admin/videos/:id', async (req, reply) => {
-        const v = lib.videos[(req.params as { id: string }).id];
+        const v = videoById((req.params as { id: string }).id);
         return v || reply.status(404).send({ error: { code: 'InvalidVideo.NotFound', message: 'The video does not exist.' } });
       });
       app.get('/_admin/requests', async () => ({ requests: log }));

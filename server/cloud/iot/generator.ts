@@ -142,7 +142,9 @@ export function slotEvents(dev: DeviceActivity, slot: number): GenEvent[] {
     if (first === bit(1) && rng() < 0.6) type |= bit(0); // a person usually also moves
     if (rng() < 0.12) type |= EXTRA_HIGH[Math.floor(rng() * EXTRA_HIGH.length)];
     if (rng() < 0.1) type |= bit(2);
-    const endTime = startTime + 5 + Math.floor(rng() * 55);
+    let endTime = startTime + 5 + Math.floor(rng() * 55);
+    // Tencent addresses an event by (EventId, StartTime, EndTime): keep that triple unique within the slot.
+    while (out.some((o) => o.startTime === startTime && o.firstAlarmType === first >>> 0 && o.endTime === endTime)) endTime++;
     const roll = rng();
     const recorded = eventRecorded(dev, startTime, endTime, roll);
     out.push({

@@ -1,7 +1,13 @@
 /**
- * The local IoT Video platform's state and business logic: devices and their user bindings, cloud-storage orders,
- * events (generated + injected − deleted), recordings, the thing model. Persisted as JSON in ctx.dataDir.
- * Every operation answers an IVVAS-style result `{code, msg, data}`; HTTP, signing and URLs live in index.ts.
+ * The local IoT cloud's state and device behaviour, in Tencent Cloud's terms: devices addressed by
+ * (ProductId, DeviceName), cloud-storage packages, cloud-storage events (EventId, StartTime, EndTime, Thumbnail,
+ * UploadStatus, Data), recordings per day, and the thing model's property values. Persisted as JSON in ctx.dataDir.
+ * HTTP, signing, field checks and the response shapes live in index.ts.
+ *
+ * Events come from the deterministic generator (generator.ts) plus the ones injected through the dev endpoints,
+ * minus deletions. The generator thinks in IVVAS type bits; this module turns them into what Tencent stores: the
+ * triggering type as the thing-model EventId, the other detected types in Data (`{"types":[…]}`), and
+ * UploadStatus Finished / Failed from whether the interval was recorded.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -10,7 +16,6 @@ import {
   alarmIdFor,
   clipSegments,
   CloudStorageOrder,
-  compareEvents,
   DeviceActivity,
   EVENT_RETENTION_SECONDS,
   eventRecorded,
@@ -25,37 +30,41 @@ import {
   slotEvents,
   SLOT_SECONDS,
 } from './generator';
-import { addUserProperty, defaultModel, deleteUserProperty, Json, ModelError, readPath, runAction, ThingModel, writePath } from './thing-model';
+import { bitEventId, CUSTOM_BIT, encodeAlarmId, EVENT_TYPE_TABLE } from '../../app/iot/events';
+import { defaultProps, DEMO_PRODUCT_ID, dict, PropValues } from './product';
 
-export interface IvResult<T = unknown> {
-  code: number;
-  msg: string;
-  data?: T | null;
-}
-
-export const ok = <T>(data: T): IvResult<T> => ({ code: 0, msg: 'Success', data });
-export const fail = (code: number, msg: string): IvResult<never> => ({ code, msg, data: null });
-
-/** After the order ends, history is kept this long (status 2, 待续费) before it is gone (status 3, 已过期). */
+/** After the package ends, history is kept this long before it is gone (what IVVAS calls 待续费). */
 export const RENEW_GRACE_SECONDS = 7 * 86400;
-/** One m3u8 covers at most this much; longer ranges answer endflag=false. */
-export const PLAY_CHUNK_SECONDS = 3600;
-export const MAX_DATA_SIZE = 30000;
+const BJ = 8 * 3600;
 
 export interface DeviceRecord {
-  deviceId: string;
+  deviceName: string;
   name: string;
   productId: string;
   seed: number;
   idPrefix: string;
   createdAt: number;
-  /** Creation order (the device list keeps it). */
   seq: number;
   online: boolean;
   offlineSince?: number;
+  loginTime: number;
   order: CloudStorageOrder;
-  owners: string[];
-  model: ThingModel;
+  props: PropValues;
+}
+
+/** One cloud-storage event as the platform stores it (plus what the image endpoint paints). */
+export interface CloudEvent {
+  /** Internal key (never on the API; it names the thumbnail object). */
+  key: string;
+  EventId: string;
+  StartTime: number;
+  EndTime: number;
+  UploadStatus: 'Finished' | 'Partial' | 'Failed';
+  Data: string;
+  imgSeed: number;
+  /** The IVVAS view of the same event (dev endpoints only). */
+  firstAlarmType: number;
+  alarmType: number;
 }
 
 interface StoredEvent extends GenEvent {
@@ -63,48 +72,54 @@ interface StoredEvent extends GenEvent {
 }
 
 interface State {
-  version: 1;
-  users: Record<string, { provisionedAt: number }>;
+  version: 2;
+  /** openid → DeviceNames the dev provisioning endpoint made for that user (demo data, not an ACL). */
+  provisioned: Record<string, string[]>;
   devices: Record<string, DeviceRecord>;
   deleted: Record<string, string[]>;
   injected: Record<string, StoredEvent[]>;
 }
 
-export interface DeviceSummary {
-  deviceId: string;
-  name: string;
-  productId: string;
-  online: boolean;
-  cloudStorage: { status: 1 | 2 | 3; curOrderPkgType: 1 | 2; endTime: number };
-}
-
-export interface EventQuery {
-  startTime: number;
-  endTime: number;
-  pageSize: number;
-  typeMasks: number[];
-  validCloudStorage: boolean;
-}
-
 export interface NewDeviceOptions {
   name?: string;
-  deviceId?: string;
+  deviceName?: string;
   pkgType?: 1 | 2;
   storageDays?: number;
-  /** Order start/end relative to now, in days (default -30 / +335). */
   orderStartDays?: number;
   orderEndDays?: number;
   online?: boolean;
   sdCard?: boolean;
 }
 
-/** The demo devices every user gets on first contact: one per cloud-storage situation. */
-const DEMO_DEVICES: Array<Required<Omit<NewDeviceOptions, 'deviceId'>> & { offlineHoursAgo?: number }> = [
+/** The demo devices a user gets from the dev provisioning endpoint: one per cloud-storage situation. */
+const DEMO_DEVICES: Array<Required<Omit<NewDeviceOptions, 'deviceName'>> & { offlineHoursAgo?: number }> = [
   { name: '客厅摄像头', pkgType: 1, storageDays: 7, orderStartDays: -40, orderEndDays: 325, online: true, sdCard: true },
   { name: '门口门铃', pkgType: 2, storageDays: 14, orderStartDays: -20, orderEndDays: 5, online: true, sdCard: false },
   { name: '车库摄像头', pkgType: 2, storageDays: 7, orderStartDays: -100, orderEndDays: -2, online: false, sdCard: true, offlineHoursAgo: 3 },
   { name: '仓库摄像头', pkgType: 1, storageDays: 3, orderStartDays: -400, orderEndDays: -30, online: true, sdCard: true },
 ];
+
+/** The Beijing calendar date (yyyy-MM-dd) of t, the day boundary Tencent's cloud storage uses. */
+export function beijingDate(t: number): string {
+  return new Date((t + BJ) * 1000).toISOString().slice(0, 10);
+}
+/** [start, end) of a Beijing date, or undefined for a malformed one. */
+export function beijingDay(date: string): { start: number; end: number } | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return undefined;
+  const ms = Date.parse(`${date}T00:00:00+08:00`);
+  if (!Number.isFinite(ms) || beijingDate(ms / 1000) !== date) return undefined;
+  return { start: ms / 1000, end: ms / 1000 + 86400 };
+}
+
+function otherTypeIds(type: number, first: number): string[] {
+  const out: string[] = [];
+  for (let b = 0; b < 32; b++) {
+    const v = (1 << b) >>> 0;
+    if (b === 15 || (type & v) === 0 || v === first) continue;
+    out.push(bitEventId(v) || EVENT_TYPE_TABLE.find((r) => r.bit === CUSTOM_BIT)!.eventId);
+  }
+  return out;
+}
 
 export class IotCloudState {
   private state: State;
@@ -112,38 +127,50 @@ export class IotCloudState {
 
   constructor(dataDir: string, private readonly nowMs: () => number) {
     this.file = path.join(dataDir, 'iot-state.json');
-    this.state = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as State) : { version: 1, users: {}, devices: {}, deleted: {}, injected: {} };
+    const raw = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as Partial<State>) : undefined;
+    const loaded = raw && raw.version === 2 ? raw : undefined; // older layouts were demo data: start again
+    this.state = {
+      version: 2,
+      provisioned: dict(loaded?.provisioned),
+      devices: dict(loaded?.devices),
+      deleted: dict(loaded?.deleted),
+      injected: dict(loaded?.injected),
+    };
+    for (const d of Object.values(this.state.devices)) d.props = dict(d.props);
   }
 
   now(): number {
     return Math.floor(this.nowMs() / 1000);
   }
 
-  private save(): void {
+  save(): void {
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.state));
     renameSync(tmp, this.file);
   }
 
-  // ---- devices and bindings -------------------------------------------------------------------------------------
+  // ---- devices ---------------------------------------------------------------------------------------------------
 
-  /** Gives a user the demo devices the first time the platform sees them. */
-  ensureUser(openid: string): void {
-    if (this.state.users[openid]) return;
-    const now = this.now();
-    this.state.users[openid] = { provisionedAt: now };
-    DEMO_DEVICES.forEach((d, i) => {
-      const deviceId = createHash('sha256').update(`iot-demo|${openid}|${i}`).digest('hex').slice(0, 24);
-      this.createDevice(openid, { ...d, deviceId }, d.offlineHoursAgo, false);
-    });
-    this.save();
+  /** Dev provisioning: the demo devices for a user (made once, deterministic names). */
+  provision(openid: string): DeviceRecord[] {
+    if (!this.state.provisioned[openid]) {
+      const names: string[] = [];
+      DEMO_DEVICES.forEach((d, i) => {
+        const deviceName = createHash('sha256').update(`iot-demo|${openid}|${i}`).digest('hex').slice(0, 24);
+        if (!this.state.devices[deviceName]) this.createDevice({ ...d, deviceName }, d.offlineHoursAgo, false);
+        names.push(deviceName);
+      });
+      this.state.provisioned[openid] = names;
+      this.save();
+    }
+    return this.state.provisioned[openid].map((n) => this.state.devices[n]).filter(Boolean);
   }
 
-  createDevice(openid: string, o: NewDeviceOptions, offlineHoursAgo?: number, persist = true): DeviceRecord {
+  createDevice(o: NewDeviceOptions, offlineHoursAgo?: number, persist = true): DeviceRecord {
     const now = this.now();
-    const deviceId = o.deviceId || randomBytes(12).toString('hex');
-    if (this.state.devices[deviceId]) throw new ModelError(8022, `Device ${deviceId} already exists.`);
-    const seed = hash32('device', deviceId);
+    const deviceName = o.deviceName || randomBytes(12).toString('hex');
+    if (this.state.devices[deviceName]) throw new Error(`Device ${deviceName} already exists.`);
+    const seed = hash32('device', deviceName);
     const pkgType = o.pkgType || 1;
     const order: CloudStorageOrder = {
       pkgType,
@@ -152,76 +179,58 @@ export class IotCloudState {
       endTime: now + Math.round((o.orderEndDays ?? 335) * 86400),
     };
     const online = o.online !== false;
+    const name = o.name || `摄像头 ${deviceName.slice(0, 4)}`;
     const rec: DeviceRecord = {
-      deviceId,
-      name: o.name || `摄像头 ${deviceId.slice(0, 4)}`,
-      productId: 'IVDEMO01',
+      deviceName,
+      name,
+      productId: DEMO_PRODUCT_ID,
       seed,
       idPrefix: String(seed % 1000000000).padStart(9, '0'),
       createdAt: now,
       seq: Object.keys(this.state.devices).length,
       online,
       offlineSince: online ? undefined : now - Math.round((offlineHoursAgo ?? 1) * 3600),
+      loginTime: now - 3600,
       order,
-      owners: [openid],
-      model: defaultModel(o.name || deviceId, now, { sdCard: o.sdCard !== false, cloud: { serviceType: pkgType, utcExpire: order.endTime } }),
+      props: defaultProps(name, now * 1000, o.sdCard !== false),
     };
-    if (!online) rec.model.ProReadonly._online = { t: rec.offlineSince!, stVal: 0 };
-    this.state.devices[deviceId] = rec;
+    this.state.devices[deviceName] = rec;
     if (persist) this.save();
     return rec;
   }
 
-  device(deviceId: string): DeviceRecord | undefined {
-    return this.state.devices[deviceId];
+  device(deviceName: string): DeviceRecord | undefined {
+    return this.state.devices[deviceName];
   }
 
-  /** 8002 when the device does not exist, 8003 when the user is not bound to it. */
-  access(openid: string, deviceId: string): DeviceRecord | IvResult<never> {
-    this.ensureUser(openid);
-    const d = this.state.devices[deviceId];
-    if (!d) return fail(8002, `目标不存在: no device ${deviceId}`);
-    if (!d.owners.includes(openid)) return fail(8003, '非法关系链: the device is not bound to this user');
-    return d;
+  /** The device when (ProductId, DeviceName) names one. */
+  find(productId: string, deviceName: string): DeviceRecord | undefined {
+    const d = this.state.devices[deviceName];
+    return d && d.productId === productId ? d : undefined;
   }
 
-  bind(openid: string, deviceId: string): IvResult<null> {
-    const d = this.state.devices[deviceId];
-    if (!d) return fail(8002, `目标不存在: no device ${deviceId}`);
-    if (d.owners.includes(openid)) return fail(8022, '设备已经绑定此用户');
-    d.owners.push(openid);
-    this.state.users[openid] = this.state.users[openid] || { provisionedAt: this.now() };
-    this.save();
-    return ok(null);
+  allDevices(): DeviceRecord[] {
+    return Object.values(this.state.devices).sort((a, b) => a.seq - b.seq);
   }
 
-  unbind(openid: string, deviceId: string): IvResult<null> {
-    const d = this.state.devices[deviceId];
-    if (!d) return fail(8002, `目标不存在: no device ${deviceId}`);
-    if (!d.owners.includes(openid)) return fail(8003, '非法关系链');
-    d.owners = d.owners.filter((o) => o !== openid);
-    this.save();
-    return ok(null);
-  }
-
-  setOnline(deviceId: string, online: boolean): void {
-    const d = this.state.devices[deviceId];
+  setOnline(deviceName: string, online: boolean): void {
+    const d = this.state.devices[deviceName];
     if (!d) return;
     const now = this.now();
     d.online = online;
     d.offlineSince = online ? undefined : now;
-    d.model.ProReadonly._online = { t: now, stVal: online ? 1 : 0 };
+    if (online) d.loginTime = now;
     this.save();
   }
 
-  setOrder(deviceId: string, patch: Partial<CloudStorageOrder>): void {
-    const d = this.state.devices[deviceId];
+  setOrder(deviceName: string, patch: Partial<CloudStorageOrder>): void {
+    const d = this.state.devices[deviceName];
     if (!d) return;
     d.order = { ...d.order, ...patch };
-    d.model.ProWritable._cloudStoage.stVal = { serviceType: d.order.pkgType, utcExpire: d.order.endTime, pause: 0 };
     this.save();
   }
 
+  /** 1 in use, 2 ended but history kept (grace), 3 gone. */
   status(d: DeviceRecord): 1 | 2 | 3 {
     const now = this.now();
     if (now <= d.order.endTime && now >= d.order.startTime) return 1;
@@ -229,49 +238,118 @@ export class IotCloudState {
     return 3;
   }
 
-  listDevices(openid: string): IvResult<{ list: DeviceSummary[] }> {
-    this.ensureUser(openid);
-    const list = Object.values(this.state.devices)
-      .filter((d) => d.owners.includes(openid))
-      .sort((a, b) => a.seq - b.seq)
-      .map((d) => ({
-        deviceId: d.deviceId,
-        name: d.name,
-        productId: d.productId,
-        online: d.online,
-        cloudStorage: { status: this.status(d), curOrderPkgType: d.order.pkgType, endTime: d.order.endTime },
-      }));
-    return ok({ list });
-  }
-
-  // ---- events ------------------------------------------------------------------------------------------------
+  // ---- events ----------------------------------------------------------------------------------------------------
 
   private activity(d: DeviceRecord): DeviceActivity {
-    return { deviceId: d.deviceId, seed: d.seed, idPrefix: d.idPrefix, order: d.order, offlineSince: d.offlineSince };
+    return { deviceId: d.deviceName, seed: d.seed, idPrefix: d.idPrefix, order: d.order, offlineSince: d.offlineSince };
   }
 
-  /** Every event currently visible (ended, within retention, not deleted) with startTime in [from, to], newest first. */
-  visibleEvents(d: DeviceRecord, from: number, to: number): GenEvent[] {
+  private toCloud(e: GenEvent): CloudEvent {
+    const EventId = bitEventId(e.firstAlarmType) || 'custom_alarm';
+    const types = otherTypeIds(e.alarmType, e.firstAlarmType);
+    return {
+      key: e.alarmId,
+      EventId,
+      StartTime: e.startTime,
+      EndTime: e.endTime,
+      UploadStatus: e.alarmType & HAS_VIDEO ? 'Finished' : 'Failed',
+      Data: types.length ? JSON.stringify({ types }) : '',
+      imgSeed: e.imgSeed,
+      firstAlarmType: e.firstAlarmType,
+      alarmType: e.alarmType,
+    };
+  }
+
+  /** Every visible event (ended, within retention, not deleted) with StartTime in [from, to], newest first. */
+  visibleEvents(d: DeviceRecord, from: number, to: number): CloudEvent[] {
     const now = this.now();
     const lo = Math.max(from, now - EVENT_RETENTION_SECONDS);
     const hi = Math.min(to, now);
     if (hi < lo) return [];
-    const deleted = new Set(this.state.deleted[d.deviceId] || []);
+    const deleted = new Set(this.state.deleted[d.deviceName] || []);
     const act = this.activity(d);
     const gen = generatedEvents(act, lo, hi).filter((e) => e.endTime <= now && (d.offlineSince === undefined || e.startTime <= d.offlineSince));
-    const inj = (this.state.injected[d.deviceId] || []).filter((e) => e.startTime >= lo && e.startTime <= hi && e.endTime <= now);
-    return gen.concat(inj).filter((e) => !deleted.has(e.alarmId)).sort(compareEvents);
+    const inj = (this.state.injected[d.deviceName] || []).filter((e) => e.startTime >= lo && e.startTime <= hi && e.endTime <= now);
+    return gen
+      .concat(inj)
+      .filter((e) => !deleted.has(e.alarmId))
+      .map((e) => this.toCloud(e))
+      .sort((a, b) => b.StartTime - a.StartTime || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
   }
 
-  /** One event by alarmId (visible only). */
-  findEvent(d: DeviceRecord, alarmId: string): GenEvent | undefined {
-    const m = /^(\d{9})(\d)(\d{9,11})$/.exec(alarmId);
+  /** How many deleted events fall in the window (the "internal" part of DescribeCloudStorageEvents' Total). */
+  deletedCount(d: DeviceRecord, from: number, to: number): number {
+    return (this.state.deleted[d.deviceName] || []).filter((k) => {
+      const t = parseInt(k.slice(10), 10);
+      return t >= from && t <= to;
+    }).length;
+  }
+
+  findEvent(d: DeviceRecord, key: string): CloudEvent | undefined {
+    const m = /^(\d{9})(\d)(\d{9,11})$/.exec(key);
     if (!m || m[1] !== d.idPrefix) return undefined;
     const startTime = parseInt(m[3], 10);
-    return this.visibleEvents(d, startTime, startTime).find((e) => e.alarmId === alarmId);
+    return this.visibleEvents(d, startTime, startTime).find((e) => e.key === key);
   }
 
-  /** Video availability window of a device whose order is in use; undefined otherwise. */
+  /** DeleteCloudStorageEvent: every visible event with exactly this (EventId, StartTime, EndTime). */
+  deleteEvent(d: DeviceRecord, eventId: string, startTime: number, endTime: number): number {
+    const victims = this.visibleEvents(d, startTime, startTime).filter((e) => e.EventId === eventId && e.EndTime === endTime);
+    if (victims.length === 0) return 0;
+    const set = new Set(this.state.deleted[d.deviceName] || []);
+    for (const v of victims) set.add(v.key);
+    const horizon = this.now() - EVENT_RETENTION_SECONDS - 86400;
+    this.state.deleted[d.deviceName] = Array.from(set).filter((id) => parseInt(id.slice(10), 10) >= horizon);
+    this.state.injected[d.deviceName] = (this.state.injected[d.deviceName] || []).filter((e) => e.startTime >= horizon);
+    this.save();
+    return victims.length;
+  }
+
+  /** Device-side alarm: new events now (or at the given time); count > 1 makes a same-second burst. */
+  injectEvents(d: DeviceRecord, o: { startTime?: number; duration?: number; firstAlarmType?: number; alarmType?: number; count?: number }): CloudEvent[] {
+    const now = this.now();
+    const duration = o.duration ?? 8;
+    const startTime = o.startTime ?? now - duration;
+    const first = (o.firstAlarmType ?? 1) >>> 0;
+    const type = ((o.alarmType ?? first) | first) >>> 0;
+    const act = this.activity(d);
+    const slotGen = slotEvents(act, Math.floor(startTime / SLOT_SECONDS));
+    const prior: GenEvent[] = [...(this.state.injected[d.deviceName] || []), ...slotGen];
+    const keys = new Set(prior.map((e) => e.alarmId));
+    const triples = new Set(prior.map((e) => `${e.firstAlarmType}|${e.startTime}|${e.endTime}`));
+    const out: StoredEvent[] = [];
+    for (let k = 9; k >= 0 && out.length < (o.count ?? 1); k--) {
+      const alarmId = alarmIdFor(act, k, startTime);
+      if (keys.has(alarmId)) continue;
+      // (EventId, StartTime, EndTime) names an event on Tencent's API: a burst's events end a second apart.
+      let endTime = startTime + duration;
+      while (triples.has(`${first}|${startTime}|${endTime}`)) endTime++;
+      if (endTime > now) break;
+      triples.add(`${first}|${startTime}|${endTime}`);
+      const recorded = eventRecorded(act, startTime, endTime, 0);
+      out.push({
+        alarmId,
+        firstAlarmType: first,
+        alarmType: ((type & ~HAS_VIDEO) | (recorded ? HAS_VIDEO : 0)) >>> 0,
+        startTime,
+        endTime,
+        imgSeed: hash32(d.seed, 'inj', alarmId),
+        injected: true,
+      });
+    }
+    this.state.injected[d.deviceName] = (this.state.injected[d.deviceName] || []).concat(out);
+    this.save();
+    return out.map((e) => this.toCloud(e));
+  }
+
+  /** The IVVAS view of an event, as the AppServer names it (dev endpoints report "truth" in the app's terms). */
+  static ivvasView(e: CloudEvent) {
+    return { alarmId: encodeAlarmId(e), firstAlarmType: e.firstAlarmType, alarmType: e.alarmType, startTime: e.StartTime, endTime: e.EndTime };
+  }
+
+  // ---- recordings ------------------------------------------------------------------------------------------------
+
+  /** Video availability window of a device whose package is in use; undefined otherwise. */
   playbackWindow(d: DeviceRecord): Segment | undefined {
     if (this.status(d) !== 1) return undefined;
     const now = this.now();
@@ -280,69 +358,7 @@ export class IotCloudState {
     return end > start ? { start, end } : undefined;
   }
 
-  eventList(d: DeviceRecord, q: EventQuery): IvResult<unknown> {
-    const win = this.playbackWindow(d);
-    let list = this.visibleEvents(d, q.startTime, q.endTime);
-    if (q.typeMasks.length) list = list.filter((e) => q.typeMasks.every((m) => ((e.alarmType & m) >>> 0) !== 0));
-    if (q.validCloudStorage) list = win ? list.filter((e) => e.startTime >= win.start) : [];
-    if (list.length === 0) return fail(10010, 'no records');
-    const page = list.slice(0, q.pageSize);
-    return ok({ page, pageEnd: list.length <= q.pageSize, validVideoStartTime: win ? win.start : 0 });
-  }
-
-  deleteEvents(d: DeviceRecord, ids: string[]): IvResult<{ deleted: number }> {
-    const set = new Set(this.state.deleted[d.deviceId] || []);
-    let n = 0;
-    for (const id of ids) {
-      if (set.has(id)) continue;
-      if (this.findEvent(d, id)) {
-        set.add(id);
-        n++;
-      }
-    }
-    // Forget deletions of events past retention so the file does not grow for ever.
-    const horizon = this.now() - EVENT_RETENTION_SECONDS - 86400;
-    this.state.deleted[d.deviceId] = Array.from(set).filter((id) => parseInt(id.slice(10), 10) >= horizon);
-    this.state.injected[d.deviceId] = (this.state.injected[d.deviceId] || []).filter((e) => e.startTime >= horizon);
-    this.save();
-    return ok({ deleted: n });
-  }
-
-  /** Device-side alarm: new events now (or at the given time); count > 1 makes a same-second burst. */
-  injectEvents(d: DeviceRecord, o: { startTime?: number; duration?: number; firstAlarmType?: number; alarmType?: number; count?: number }): GenEvent[] {
-    const now = this.now();
-    const duration = o.duration ?? 8;
-    const startTime = o.startTime ?? now - duration;
-    const first = (o.firstAlarmType ?? 1) >>> 0;
-    const type = ((o.alarmType ?? first) | first) >>> 0;
-    const act = this.activity(d);
-    const existing = new Set([
-      ...slotEvents(act, Math.floor(startTime / SLOT_SECONDS)).map((e) => e.alarmId),
-      ...(this.state.injected[d.deviceId] || []).map((e) => e.alarmId),
-    ]);
-    const out: StoredEvent[] = [];
-    for (let k = 9; k >= 0 && out.length < (o.count ?? 1); k--) {
-      const alarmId = alarmIdFor(act, k, startTime);
-      if (existing.has(alarmId)) continue;
-      const recorded = eventRecorded(act, startTime, startTime + duration, 0);
-      out.push({
-        alarmId,
-        firstAlarmType: first,
-        alarmType: ((type & ~HAS_VIDEO) | (recorded ? HAS_VIDEO : 0)) >>> 0,
-        startTime,
-        endTime: startTime + duration,
-        imgSeed: hash32(d.seed, 'inj', alarmId),
-        injected: true,
-      });
-    }
-    this.state.injected[d.deviceId] = (this.state.injected[d.deviceId] || []).concat(out);
-    this.save();
-    return out;
-  }
-
-  // ---- recordings ----------------------------------------------------------------------------------------------
-
-  /** Recorded segments within [from, to] (already clipped to the playback window), merged, oldest first. */
+  /** Recorded segments within [from, to] (clipped to the playback window), merged, oldest first. */
   recordings(d: DeviceRecord, from: number, to: number): Segment[] {
     const win = this.playbackWindow(d);
     if (!win) return [];
@@ -357,93 +373,21 @@ export class IotCloudState {
       }
       return clipSegments(mergeSegments(raw), lo, hi).filter((s) => recordedAt(act, s.start));
     }
-    // Event storage: the recorded events (deleting an event record does not delete its video).
     const now = this.now();
     const gen = generatedEvents(act, lo - 60, hi).filter((e) => e.endTime <= now);
-    const inj = (this.state.injected[d.deviceId] || []).filter((e) => e.endTime >= lo && e.startTime <= hi);
+    const inj = (this.state.injected[d.deviceName] || []).filter((e) => e.endTime >= lo && e.startTime <= hi);
     for (const e of gen.concat(inj)) if (e.alarmType & HAS_VIDEO) raw.push({ start: e.startTime, end: e.endTime });
     return clipSegments(mergeSegments(raw), lo, hi);
   }
 
-  serviceDetail(d: DeviceRecord): IvResult<unknown> {
-    const status = this.status(d);
+  /** DescribeCloudStorageDate: Beijing dates with recordings, oldest first. */
+  recordedDates(d: DeviceRecord): string[] {
     const win = this.playbackWindow(d);
-    return ok({
-      status,
-      startTime: d.order.startTime,
-      endTime: d.order.endTime,
-      curOrderPkgType: d.order.pkgType,
-      curOrderStorageDays: d.order.storageDays,
-      curOrderStartTime: d.order.startTime,
-      curOrderEndTime: d.order.endTime,
-      playbackStartTime: win ? win.start : 0,
-      playbackDays: d.order.storageDays,
-    });
-  }
-
-  /** Days (local midnights for the offset) that have recordings, oldest first. */
-  videoDateList(d: DeviceRecord, timezone: number): IvResult<{ list: number[] }> {
-    const win = this.playbackWindow(d);
-    if (!win) return fail(10010, 'no records: cloud storage is not in use');
-    const list: number[] = [];
-    const first = Math.floor((win.start + timezone) / 86400) * 86400 - timezone;
-    for (let day = first; day <= win.end; day += 86400) {
-      if (this.recordings(d, day, day + 86399).length) list.push(day);
+    if (!win) return [];
+    const out: string[] = [];
+    for (let t = beijingDay(beijingDate(win.start))!.start; t <= win.end; t += 86400) {
+      if (this.recordings(d, t, t + 86400).length) out.push(beijingDate(t));
     }
-    return list.length ? ok({ list }) : fail(10010, 'no records');
-  }
-
-  videoPlayList(d: DeviceRecord, startTime: number, endTime: number): IvResult<{ list: Array<{ start: number; end: number }> }> {
-    if (!this.playbackWindow(d)) return fail(10010, 'no records: cloud storage is not in use');
-    // "超过一天只返回一天": a range over one day answers its first day.
-    const end = Math.min(endTime, startTime + 86400);
-    const list = this.recordings(d, startTime, end).map((s) => ({ start: s.start, end: s.end }));
-    return list.length ? ok({ list }) : fail(10010, 'no records');
-  }
-
-  /** The part of [startTime, endTime] one m3u8 covers: from the first recorded second, at most one hour. */
-  playAddress(d: DeviceRecord, startTime: number, endTime: number): IvResult<{ startTime: number; endTime: number; endflag: boolean }> {
-    const win = this.playbackWindow(d);
-    if (!win) return fail(10010, 'no records: cloud storage is not in use');
-    const to = endTime === 0 ? win.end : Math.min(endTime, win.end);
-    if (to <= startTime) return fail(10010, 'no records in range');
-    // Find the first recording at or after startTime, a day at a time.
-    let first: Segment | undefined;
-    for (let from = startTime; from < to && !first; from += 86400) first = this.recordings(d, from, Math.min(to, from + 86400))[0];
-    if (!first) return fail(10010, 'no records in range');
-    // Chunks start on the 2-second segment grid, so consecutive m3u8s never share a segment.
-    const s = Math.floor(first.start / 2) * 2;
-    const e = Math.min(to, s + PLAY_CHUNK_SECONDS);
-    let more = false;
-    for (let from = e; from < to && !more; from += 86400) more = this.recordings(d, from + 1, Math.min(to, from + 86400)).length > 0;
-    return ok({ startTime: s, endTime: e, endflag: !more });
-  }
-
-  // ---- thing model -----------------------------------------------------------------------------------------------
-
-  modelOp(d: DeviceRecord, op: 'read' | 'write' | 'action' | 'add' | 'delete', p: string, json: string): IvResult<Json> {
-    const now = this.now();
-    if ((op === 'write' || op === 'action') && !d.online) return fail(8000, '目标离线: the device is offline');
-    try {
-      let data: Json = null;
-      if (op === 'read') data = readPath(d.model, p);
-      else if (op === 'write') data = writePath(d.model, p, json, now);
-      else if (op === 'action') data = runAction(d.model, p, json, now);
-      else if (op === 'add') data = addUserProperty(d.model, p, json, now);
-      else deleteUserProperty(d.model, p);
-      if (op !== 'read') this.save();
-      return ok(data);
-    } catch (e) {
-      if (e instanceof ModelError) return fail(e.code, e.message);
-      throw e;
-    }
-  }
-
-  /** Pass-through: the device answers '{"ack":1,"bytes":n}' when a reply is expected. */
-  passthrough(d: DeviceRecord, data: Buffer, expectResponse: boolean): IvResult<{ data: string }> {
-    if (!d.online) return fail(8000, '目标离线: the device is offline');
-    if (data.length > MAX_DATA_SIZE) return fail(21008, `消息长度超出上限(MAX_DATA_SIZE): ${data.length} > ${MAX_DATA_SIZE}`);
-    const reply = expectResponse ? Buffer.from(JSON.stringify({ ack: 1, bytes: data.length })).toString('base64') : '';
-    return ok({ data: reply });
+    return out;
   }
 }

@@ -5,7 +5,8 @@
  *   StringToSign = TC3-HMAC-SHA256 \n X-TC-Timestamp \n <date>/<service>/tc3_request \n hex(sha256(CanonicalRequest))
  *   key chain: HMAC("TC3"+SecretKey, date) → service → "tc3_request"
  * The date in the scope is the timestamp's UTC date; timestamps more than 5 minutes from the server clock fail.
- * The Host value is compared without its port (the official Node SDK signs the host name only).
+ * The Host value is compared without its port (the official Node SDK signs the host name only), and the key chain
+ * uses the service named in the credential scope.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -18,14 +19,17 @@ export interface Tc3Request {
   body: Buffer;
 }
 
-export type Tc3Result = { ok: true; secretId: string; action: string; version: string; region?: string } | { ok: false; code: string; message: string };
+export type Tc3Result = { ok: true; secretId: string; service: string; action: string; version: string; region?: string } | { ok: false; code: string; message: string };
 
 const sha256hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
 function header(h: Tc3Request['headers'], name: string): string | undefined {
-  const v = h[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
+  const k = name.toLowerCase();
+  // Own headers only: a signed header named "constructor" must not read Object.prototype's.
+  if (!Object.prototype.hasOwnProperty.call(h, k)) return undefined;
+  const v = h[k];
+  return Array.isArray(v) ? v[0] : typeof v === 'string' ? v : undefined;
 }
 
 export function tc3Signature(secretKey: string, date: string, service: string, stringToSign: string): string {
@@ -35,7 +39,7 @@ export function tc3Signature(secretKey: string, date: string, service: string, s
   return createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest('hex');
 }
 
-export function tc3Verify(req: Tc3Request, opts: { secrets: Record<string, string>; service: string; nowSec: number; maxSkewSec?: number }): Tc3Result {
+export function tc3Verify(req: Tc3Request, opts: { secrets: ReadonlyMap<string, string>; nowSec: number; maxSkewSec?: number }): Tc3Result {
   const auth = header(req.headers, 'authorization');
   if (!auth) return { ok: false, code: 'AuthFailure.SignatureFailure', message: 'The request has no Authorization header (TC3-HMAC-SHA256 expected).' };
   const m = /^TC3-HMAC-SHA256\s+Credential=([^/\s]+)\/(\d{4}-\d{2}-\d{2})\/([^/\s]+)\/tc3_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(auth.trim());
@@ -54,8 +58,14 @@ export function tc3Verify(req: Tc3Request, opts: { secrets: Record<string, strin
   }
   const scopeDate = new Date(ts * 1000).toISOString().slice(0, 10);
   if (date !== scopeDate) return { ok: false, code: 'AuthFailure.SignatureFailure', message: `The credential date ${date} is not the timestamp's UTC date ${scopeDate}.` };
-  if (service !== opts.service) return { ok: false, code: 'AuthFailure.SignatureFailure', message: `The credential scope names service "${service}"; this endpoint is "${opts.service}".` };
-  const secretKey = opts.secrets[secretId];
+  // The key chain uses the service named in the credential scope (Tencent's Node client takes it from the
+  // endpoint's first label, e.g. "127" for 127.0.0.1:port). Addressed by a *.tencentcloudapi.com host name, the
+  // scope must name that host's service.
+  const hostName = (header(req.headers, 'host') || '').trim().toLowerCase().replace(/:\d+$/, '');
+  const hostService = /^([a-z0-9-]+)(\.[a-z0-9-]+)?\.tencentcloudapi\.com$/.exec(hostName);
+  if (hostService && hostService[1] !== service) return { ok: false, code: 'AuthFailure.SignatureFailure', message: `The credential scope names service "${service}"; the host ${hostName} is "${hostService[1]}".` };
+  if (!/^[A-Za-z0-9.:_-]{1,64}$/.test(service)) return { ok: false, code: 'AuthFailure.SignatureFailure', message: `Bad service "${service}" in the credential scope.` };
+  const secretKey = opts.secrets.get(secretId);
   if (secretKey === undefined) return { ok: false, code: 'AuthFailure.SecretIdNotFound', message: `SecretId ${secretId} is not known.` };
   const signedHeaders = signedHeadersRaw.split(';');
   if (!signedHeaders.includes('host') || !signedHeaders.includes('content-type')) {
@@ -75,5 +85,5 @@ export function tc3Verify(req: Tc3Request, opts: { secrets: Record<string, strin
   if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(signature, 'hex'))) {
     return { ok: false, code: 'AuthFailure.SignatureFailure', message: 'The signature does not match (check the SecretKey, the body and the signed headers).' };
   }
-  return { ok: true, secretId, action, version, region: header(req.headers, 'x-tc-region') };
+  return { ok: true, secretId, service, action, version, region: header(req.headers, 'x-tc-region') };
 }

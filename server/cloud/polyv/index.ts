@@ -22,6 +22,7 @@ import type { CloudContext, CloudProvider } from '../context';
 import { md5SignOf, sameSign, sha1SignOf } from './verify';
 import { CloudVideo, DEFINITION_NAMES, DefinitionNo, KeyVault, loadFixture, sampleVideos } from './media';
 import { TokenStore } from './tokens';
+import { mapOf, nullRecord } from '../../safe-input';
 
 export interface PolyvCloudOptions {
   /** Main accounts: userId → secretKey (default: the dev credentials). */
@@ -58,8 +59,9 @@ class ParamError extends Error {
   }
 }
 
+/** Parameters in a null-prototype record: `constructor` or `__proto__` are names like any other, never inherited. */
 function toParams(src: unknown): Params {
-  const out: Params = {};
+  const out: Params = nullRecord();
   if (!src || typeof src !== 'object') return out;
   for (const [k, v] of Object.entries(src as Record<string, unknown>)) {
     if (Array.isArray(v)) throw new ParamError(k);
@@ -85,23 +87,35 @@ function normalizeIp(ip: string): string {
 }
 
 export function polyvProvider(options: PolyvCloudOptions = {}): CloudProvider {
-  const users: Record<string, string> = options.users || { [DEV_CREDENTIALS.polyv.userId]: DEV_CREDENTIALS.polyv.secretKey };
-  const apps = options.apps || { [DEV_CREDENTIALS.polyv.appId]: { appSecret: DEV_CREDENTIALS.polyv.appSecret, userId: DEV_CREDENTIALS.polyv.userId } };
+  // Secrets by client-supplied id: Maps, so `userId=constructor` finds no account (and no `String(Object)` secret).
+  const users = mapOf<string>(options.users || { [DEV_CREDENTIALS.polyv.userId]: DEV_CREDENTIALS.polyv.secretKey });
+  const apps = mapOf(options.apps || { [DEV_CREDENTIALS.polyv.appId]: { appSecret: DEV_CREDENTIALS.polyv.appSecret, userId: DEV_CREDENTIALS.polyv.userId } });
   return {
     name: 'polyv',
     async build(ctx: CloudContext) {
-      const app = createFastify({ name: 'polyv' });
+      const app = createFastify({
+        name: 'polyv',
+        frameworkErrors: (err, _req, reply) => {
+          reply.status(400).send({ code: 400, status: 'error', message: err.code === 'FST_ERR_BAD_URL' ? 'the request path is not valid percent-encoding' : err.message, data: '' });
+        },
+      });
+      // Polyv's envelope for whatever fastify itself rejects (bodies over the limit, a 5xx): never a bare fastify JSON.
+      app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+        const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+        if (status >= 500) console.error('[cloud:polyv] internal error', err);
+        reply.status(status).send({ code: status, status: 'error', message: status >= 500 ? 'system error' : err.message, data: '' });
+      });
       const vault = new KeyVault(ctx.dataDir);
       const tokens = new TokenStore();
       const videos = new Map<string, CloudVideo>();
-      for (const userId of Object.keys(users)) for (const v of sampleVideos(userId, ctx.now())) videos.set(v.vid, v);
+      for (const userId of users.keys()) for (const v of sampleVideos(userId, ctx.now())) videos.set(v.vid, v);
       const byVid32 = (vid32: string) => [...videos.values()].find((v) => v.vid32 === vid32);
       const requestLog: LoggedRequest[] = [];
       const base = () => ctx.urls.polyv;
 
       app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (req, body, done) => {
         (req as FastifyRequest).polyvRawBody = body as string;
-        const out: Record<string, string | string[]> = {};
+        const out: Record<string, string | string[]> = nullRecord();
         for (const [k, v] of new URLSearchParams(body as string)) {
           const prev = out[k];
           out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
@@ -156,15 +170,16 @@ export function polyvProvider(options: PolyvCloudOptions = {}): CloudProvider {
         let secret: string;
         let appId: string | undefined;
         if (kind === 'v2') {
-          const a = apps[p.appId];
+          const a = apps.get(p.appId);
           if (!a) return tokenFail(reply, 400, 'app_not_found', 'appId not found.');
           userId = a.userId;
           secret = a.appSecret;
           appId = p.appId;
         } else {
-          if (!(p.userId in users)) return tokenFail(reply, 400, 'user_not_found', 'user secretKey not found.');
+          const userSecret = users.get(p.userId);
+          if (userSecret === undefined) return tokenFail(reply, 400, 'user_not_found', 'user secretKey not found.');
           userId = p.userId;
-          secret = users[p.userId];
+          secret = userSecret;
         }
         if (!sameSign(p.sign, md5SignOf(p, secret))) return tokenFail(reply, 403, 'invalid_signature', 'invalid signature.');
 
@@ -240,7 +255,7 @@ export function polyvProvider(options: PolyvCloudOptions = {}): CloudProvider {
         } catch (e) {
           return v2Fail(reply, 400, `${(e as ParamError).field} is given more than once.`);
         }
-        const secret = users[req.params.userid];
+        const secret = users.get(req.params.userid);
         if (!p.sign) return v2Fail(reply, 400, 'sign can not be empty.');
         if (!p.ptime || !/^\d{13}$/.test(p.ptime)) return v2Fail(reply, 400, 'ptime is illegal.');
         const now = ctx.now();
@@ -311,9 +326,9 @@ export function polyvProvider(options: PolyvCloudOptions = {}): CloudProvider {
         }
         const now = ctx.now();
         if (!/^\d{13}$/.test(p.timestamp) || Math.abs(now - Number(p.timestamp)) > API_TS_WINDOW_MS) return v3Fail(reply, 400, 100, 'invalid timestamp');
-        const a = apps[p.appId];
+        const a = apps.get(p.appId);
         if (!a) return v3Fail(reply, 400, 101, 'application not exist');
-        if (!(a.userId in users)) return v3Fail(reply, 400, 102, 'user children not exist');
+        if (!users.has(a.userId)) return v3Fail(reply, 400, 102, 'user children not exist');
         if (!sameSign(p.sign, md5SignOf(p, a.appSecret))) return v3Fail(reply, 403, 104, 'invalid signature');
         const filter = new Set((p.filter || 'basicInfo').split(',').map((s) => s.trim()).filter(Boolean));
         const known = ['basicInfo', 'metaData', 'transcodeInfo', 'snapshotInfo'];

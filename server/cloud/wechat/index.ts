@@ -6,6 +6,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { createFastify, z } from '../../http';
 import type { CloudContext, CloudProvider } from '../context';
 import { DEV_CREDENTIALS } from '../../dev-credentials';
+import { mapOf } from '../../safe-input';
 
 const CODE_TTL_MS = 5 * 60 * 1000;
 
@@ -38,11 +39,23 @@ function wxErr(errcode: number, errmsg: string) {
 }
 
 export function wechatProvider(options: WechatCloudOptions = {}): CloudProvider {
-  const apps: Record<string, string> = options.apps || { [DEV_CREDENTIALS.wechat.appId]: DEV_CREDENTIALS.wechat.secret };
+  // appid → secret as a Map: `appid=constructor` is an unknown app (40013), not one whose secret is String(Object).
+  const apps = mapOf<string>(options.apps || { [DEV_CREDENTIALS.wechat.appId]: DEV_CREDENTIALS.wechat.secret });
   return {
     name: 'wechat',
     async build(ctx: CloudContext) {
-      const app = createFastify({ name: 'wechat' });
+      const app = createFastify({
+        name: 'wechat',
+        frameworkErrors: (err, _req, reply) => {
+          reply.status(400).send(wxErr(40097, err.code === 'FST_ERR_BAD_URL' ? 'invalid args: the request path is not valid percent-encoding' : `invalid args: ${err.message}`));
+        },
+      });
+      // WeChat's {errcode, errmsg} for whatever fastify rejects itself (bad JSON to /wx/dev/code, a 5xx: errcode -1).
+      app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+        const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+        if (status >= 500) console.error('[cloud:wechat] internal error', err);
+        reply.status(status).send(status >= 500 ? wxErr(-1, 'system error') : wxErr(40097, `invalid args: ${err.message}`));
+      });
       const codes = new Map<string, CodeRecord>();
       const foreignUsed = new Set<string>();
 
@@ -52,15 +65,22 @@ export function wechatProvider(options: WechatCloudOptions = {}): CloudProvider 
       };
 
       // Like the real API: HTTP 200 for errors too, JSON text served as text/plain.
-      app.get('/sns/jscode2session', async (req, reply) => reply.type('text/plain').send(JSON.stringify(code2Session(req.query as Record<string, string | undefined>))));
+      app.get('/sns/jscode2session', async (req, reply) => {
+        // A repeated parameter counts once (its first value): every value below is a string or absent.
+        const q = new Map<string, string>();
+        for (const [k, v] of Object.entries(req.query as Record<string, string | string[]>)) q.set(k, Array.isArray(v) ? String(v[0]) : String(v));
+        const get = (k: string) => q.get(k);
+        return reply.type('text/plain').send(JSON.stringify(code2Session({ appid: get('appid'), secret: get('secret'), js_code: get('js_code'), grant_type: get('grant_type') })));
+      });
 
       const code2Session = (q: Record<string, string | undefined>): Record<string, unknown> => {
         if (!q.appid) return wxErr(41002, 'appid missing');
         if (!q.secret) return wxErr(41004, 'appsecret missing');
         if (!q.js_code) return wxErr(41008, 'missing code');
         if (q.grant_type !== undefined && q.grant_type !== 'authorization_code') return wxErr(40002, 'invalid grant_type');
-        if (!(q.appid in apps)) return wxErr(40013, 'invalid appid');
-        if (apps[q.appid] !== q.secret) return wxErr(40125, 'invalid appsecret');
+        const secret = apps.get(q.appid);
+        if (secret === undefined) return wxErr(40013, 'invalid appid');
+        if (secret !== q.secret) return wxErr(40125, 'invalid appsecret');
         sweep();
         const rec = codes.get(q.js_code);
         if (!rec && options.acceptForeignCodes && /^[\x21-\x7e]{1,128}$/.test(q.js_code)) {
@@ -88,8 +108,8 @@ export function wechatProvider(options: WechatCloudOptions = {}): CloudProvider 
         if (!parsed.success) {
           return reply.status(400).send({ errcode: 40097, errmsg: `invalid args: ${parsed.error.issues.map((i) => i.message).join('; ')}` });
         }
-        const appId = parsed.data.appid || Object.keys(apps)[0];
-        if (!(appId in apps)) return reply.status(400).send(wxErr(40013, 'invalid appid'));
+        const appId = parsed.data.appid || [...apps.keys()][0];
+        if (!apps.has(appId)) return reply.status(400).send(wxErr(40013, 'invalid appid'));
         const openid = parsed.data.openid || 'o' + createHash('sha256').update(randomBytes(8)).digest('base64url').slice(0, 27);
         const code = randomBytes(16).toString('hex');
         codes.set(code, { openid, appId, expiresAt: ctx.now() + CODE_TTL_MS, used: false });

@@ -1,0 +1,2 @@
+/// <reference types="@tarojs/taro" />
+declare const APP_SERVER_URL: string;
