@@ -10,7 +10,7 @@
  * descriptor, built-in user properties) go to the collapsed 调试 section, never to the settings.
  */
 import { iotUserText } from './iot-errors';
-import { AppClient, IoTError, iotDayKey, iotLocalTimezone, IVMessageMgr } from 'mp-media-sdk';
+import { AppClient, IoTError, iotDayKey, iotFormatTime, iotLocalTimezone, IVMessageMgr } from 'mp-media-sdk';
 
 /** A property's definition in the product thing model. */
 export type PropertySpec =
@@ -110,6 +110,8 @@ export interface DeviceViewState {
   deviceId: string;
   loading: boolean;
   online: boolean;
+  /** For an offline device: when it last came online ("最近上线 2026-12-01 08:30"), from _online's timestamp. */
+  lastOnline: string;
   readonly: PropertyRow[];
   writable: WritableRow[];
   actions: ActionRow[];
@@ -195,6 +197,7 @@ export class DeviceViewModel {
       deviceId: o.deviceId,
       loading: false,
       online: false,
+      lastOnline: '',
       readonly: [],
       writable: [],
       actions: [],
@@ -257,7 +260,10 @@ export class DeviceViewModel {
         const spec = PRODUCT_MODEL.ProUser[name];
         debug.push({ name, label: spec ? spec.label : name, value: raw(m.ProUser[name].val) });
       }
-      this.set({ loading: false, online: !!(ro._online && ro._online.stVal === 1), readonly, writable, actions, debug });
+      const online = !!(ro._online && ro._online.stVal === 1);
+      const since = ro._online && typeof ro._online.t === 'number' ? (ro._online.t as number) : 0;
+      const lastOnline = !online && since > 0 ? `最近上线 ${iotDayKey(since, tz)} ${iotFormatTime(since, tz, false)}` : '';
+      this.set({ loading: false, online, lastOnline, readonly, writable, actions, debug });
     } catch (e) {
       this.set({ loading: false, error: this.errorOf(e, '') });
     }

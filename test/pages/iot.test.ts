@@ -306,6 +306,19 @@ describe('device page', () => {
     expect(p.data().actions.find((a: { name: string }) => a.name === 'cameraOn').on).toBe(!was);
   });
 
+  test('an offline device says when it was last online (the platform\'s login time), an online one does not', async () => {
+    expect(p.data().lastOnline).toBe('');
+    const off = devices.find((d) => d.name === '车库摄像头')!;
+    const q = await renderPage('pages/device/index', { deviceId: off.deviceId, name: encodeURIComponent(off.name) });
+    try {
+      await q.until(() => !q.data().loading && (q.data().writable.length > 0 || q.data().error.show));
+      expect(q.data().online).toBe(false);
+      expect(q.data().lastOnline).toMatch(/^最近上线 \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    } finally {
+      q.unload();
+    }
+  });
+
   test('the alarm list is one tap away', async () => {
     await p.tap('.open-alarms');
     expect(env.ui.navigations[env.ui.navigations.length - 1].url).toBe(`/pages/events/index?deviceId=${devices[0].deviceId}&mode=alarm`);
