@@ -202,7 +202,7 @@ export class EventsViewModel {
       if (d.status === 1 && d.endTime - nowSec < 7 * 86400) {
         banner = { show: true, kind: 'expiring', text: `云存储将于 ${iotDayKey(d.endTime, this.timezone)} 到期`, action: '' };
       } else if (d.status === 2) {
-        banner = { show: true, kind: 'renew', text: '云存储已到期，续费后可继续查看历史录像', action: '' };
+        banner = { show: true, kind: 'renew', text: '云存储已过期，续费后可继续查看历史录像', action: '' };
       } else if (d.status === 3) {
         banner = { show: true, kind: 'expired', text: '云存储已过期，云端录像已无法查看', action: '' };
       }
