@@ -28,6 +28,8 @@ module.exports = {
       moduleNameMapper,
       moduleFileExtensions: ['ts', 'js', 'json'],
       testMatch: ['<rootDir>/test/pages/**/*.test.ts'],
+      // The component library (tdesign-miniprogram) is ES modules in miniprogram_npm: compiled to CommonJS as DevTools does.
+      transform: { ...transform, 'miniprogram_npm/.+\\.js$': '<rootDir>/test/pages/mp-npm-transform.js' },
       setupFiles: ['<rootDir>/test/pages/setup.ts'],
     },
     {

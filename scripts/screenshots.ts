@@ -41,6 +41,42 @@ function readText(file: string): string {
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
 }
 
+/** A WXSS file with its relative @imports inlined (each file once). */
+function inlineWxss(file: string, seen: Set<string>): string {
+  if (seen.has(file) || !fs.existsSync(file)) return '';
+  seen.add(file);
+  return readText(file).replace(/@import\s+['"]([^'"]+)['"]\s*;/g, (_m, rel: string) => inlineWxss(path.resolve(path.dirname(file), rel), seen));
+}
+
+/**
+ * The styles of the custom components a page uses (usingComponents, recursively; npm names through the 构建 npm
+ * output in miniprogram_npm), as on the phone where each component brings its own WXSS. Library icons are a web
+ * font the offline shot cannot load: the few the pages show get a text stand-in.
+ */
+function componentsWxss(pageJsonFile: string): string {
+  const seenJson = new Set<string>();
+  const seenWxss = new Set<string>();
+  const out: string[] = [];
+  const walk = (jsonFile: string) => {
+    if (seenJson.has(jsonFile)) return;
+    seenJson.add(jsonFile);
+    const json = JSON.parse(readText(jsonFile) || '{}') as { usingComponents?: Record<string, string> };
+    for (const value of Object.values(json.usingComponents || {})) {
+      const base = value.startsWith('.') ? path.resolve(path.dirname(jsonFile), value) : value.startsWith('/') ? path.join(MP, value) : path.join(MP, 'miniprogram_npm', value);
+      if (!fs.existsSync(`${base}.json`)) continue;
+      out.push(inlineWxss(`${base}.wxss`, seenWxss));
+      walk(`${base}.json`);
+    }
+  };
+  walk(pageJsonFile);
+  if (!out.length) return '';
+  const icons: Record<string, string> = { 'chevron-right': '›', 'chevron-down': '⌄', 'chevron-up': '⌃', check: '✓', close: '×' };
+  out.push(Object.entries(icons).map(([k, v]) => `.t-icon-base.t-icon-${k}::before { content: '${v}'; font-family: sans-serif; font-style: normal; }`).join('\n'));
+  // A filled check circle (checked checkbox / radio): a brand disc with a white tick.
+  out.push(`.t-icon-base.t-icon-check-circle-filled::before { content: '✓'; font-family: sans-serif; font-style: normal; display: inline-flex; align-items: center; justify-content: center; width: 1em; height: 1em; border-radius: 50%; background: var(--td-brand-color, #0052d9); color: #fff; font-size: .9em; }`);
+  return out.join('\n');
+}
+
 /** Runs the capture; resolves with jest's exit code (states that did capture are still pictured). */
 function runCapture(outDir: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -80,6 +116,12 @@ async function main(): Promise<void> {
 
     const app = JSON.parse(readText(path.join(MP, 'app.json'))) as { window: WindowConfig; tabBar?: TabBar };
     const appWxss = readText(path.join(MP, 'app.wxss'));
+    const tabIcons: Record<string, string> = {};
+    for (const t of (app.tabBar && app.tabBar.list) || []) {
+      for (const icon of [t.iconPath, t.selectedIconPath]) {
+        if (icon && fs.existsSync(path.join(MP, icon))) tabIcons[icon] = `data:image/png;base64,${fs.readFileSync(path.join(MP, icon)).toString('base64')}`;
+      }
+    }
     fs.mkdirSync(OUT_DIR, { recursive: true });
 
     // playwright adds --headless and a fresh temporary --user-data-dir (removed on close) itself.
@@ -102,9 +144,10 @@ async function main(): Promise<void> {
           pagePath: s.pagePath,
           window: { ...app.window, ...pageJson },
           tabBar: app.tabBar,
+          tabIcons,
           title: s.title,
           appWxss,
-          pageWxss: readText(path.join(MP, `${base}/index.wxss`)),
+          pageWxss: `${componentsWxss(path.join(MP, `${base}/index.json`))}\n${readText(path.join(MP, `${base}/index.wxss`))}`,
           images: s.images,
           screenWidth: WIDTH,
           screenHeight: HEIGHT,

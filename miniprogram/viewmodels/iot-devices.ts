@@ -2,7 +2,8 @@
  * View-model of the 设备 (Devices) tab: the user's IoT devices with online state and cloud-storage status.
  * The page forwards `onChange` patches to setData.
  */
-import { AppClient, IoTDevice, iotDayKey, iotErrorText, iotLocalTimezone, IVVAS } from 'mp-media-sdk';
+import { iotUserText } from './iot-errors';
+import { AppClient, IoTDevice, iotDayKey, iotLocalTimezone, IVVAS } from 'mp-media-sdk';
 
 export interface DeviceView {
   deviceId: string;
@@ -32,20 +33,27 @@ export interface DevicesViewModelOptions {
 }
 
 const PKG_TEXT: Record<number, string> = { 1: '全时云存', 2: '事件云存' };
-const STATUS_TEXT: Record<number, string> = { 1: '使用中', 2: '待续费', 3: '已过期' };
 
+/**
+ * One wording per situation, whatever the platform's status code: a subscription whose end time passed reads
+ * "已过期" (status 2 "awaiting renewal" and 3 "expired" alike), one ending within 7 days "即将到期".
+ */
 export function deviceView(d: IoTDevice, timezone: number, nowSec: number): DeviceView {
   const s = d.cloudStorage.status;
-  const expiring = s === 1 && d.cloudStorage.endTime - nowSec < 7 * 86400;
+  const end = d.cloudStorage.endTime;
+  const day = iotDayKey(end, timezone);
+  const pkg = PKG_TEXT[d.cloudStorage.curOrderPkgType] || '云存储';
+  const expired = s !== 1 || end <= nowSec;
+  const expiring = !expired && end - nowSec < 7 * 86400;
   return {
     deviceId: d.deviceId,
     name: d.name,
     online: d.online,
     onlineText: d.online ? '在线' : '离线',
     storageStatus: s,
-    storageText: `${PKG_TEXT[d.cloudStorage.curOrderPkgType] || '云存'} · ${expiring ? '即将到期' : STATUS_TEXT[s] || '未知'}`,
-    storageClass: s === 1 ? (expiring ? 'warn' : 'ok') : s === 2 ? 'warn' : 'expired',
-    expireText: `${s === 1 ? '到期' : '已于'} ${iotDayKey(d.cloudStorage.endTime, timezone)}${s === 1 ? '' : ' 到期'}`,
+    storageText: expired ? `${pkg}已过期` : expiring ? `${pkg}即将到期` : pkg,
+    storageClass: expired ? 'expired' : expiring ? 'warn' : 'ok',
+    expireText: expired ? `${day} 过期` : `${day} 到期`,
   };
 }
 
@@ -74,7 +82,7 @@ export class DevicesViewModel {
       const nowSec = Math.floor(this.now() / 1000);
       this.set({ loading: false, devices: list.map((d) => deviceView(d, this.timezone, nowSec)), empty: list.length === 0 });
     } catch (e) {
-      this.set({ loading: false, error: iotErrorText(e) });
+      this.set({ loading: false, error: iotUserText(e) });
     }
   }
 

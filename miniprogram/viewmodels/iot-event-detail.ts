@@ -2,12 +2,12 @@
  * View-model of the event detail page: the event's image, times and types, and the cloud recording around it
  * played from the m3u8 in <video> (further m3u8 parts chained on `bindended` while endflag is false).
  */
+import { iotUserText } from './iot-errors';
 import {
   AppClient,
   IoTEventItem,
   IoTPlaybackChain,
   iotDayKey,
-  iotErrorText,
   iotFormatDuration,
   iotFormatTime,
   iotHasVideo,
@@ -15,6 +15,7 @@ import {
   iotTypeLabels,
   IVVAS,
 } from 'mp-media-sdk';
+import { eventNeighbours, markEventDeleted, SharedData } from './iot-event-nav';
 
 /** Seconds of recording shown before and after the event. */
 export const DETAIL_PAD_SECONDS = 5;
@@ -36,6 +37,11 @@ export interface EventDetailState {
   videoSrc: string;
   videoPart: number;
   videoNote: string;
+  /** 上一条 (newer) / 下一条 (older) in the event list's order. */
+  hasPrev: boolean;
+  hasNext: boolean;
+  /** A delete is in flight: the button is busy and a second tap sends nothing. */
+  deleting: boolean;
 }
 
 export interface EventDetailOptions {
@@ -45,6 +51,8 @@ export interface EventDetailOptions {
   startTime: number;
   onChange: (patch: Record<string, unknown>) => void;
   timezone?: number;
+  /** Shared with the event list (the App's globalData). */
+  shared?: SharedData;
 }
 
 export class EventDetailViewModel {
@@ -64,9 +72,13 @@ export class EventDetailViewModel {
     videoSrc: '',
     videoPart: 0,
     videoNote: '',
+    hasPrev: false,
+    hasNext: false,
+    deleting: false,
   };
   private readonly vas: IVVAS;
   private readonly timezone: number;
+  private readonly shared: SharedData;
   private chain: IoTPlaybackChain | undefined;
   event: IoTEventItem | undefined;
 
@@ -74,6 +86,31 @@ export class EventDetailViewModel {
     this.vas = new IVVAS({ appClient: o.appClient });
     this.timezone = o.timezone === undefined ? iotLocalTimezone() : o.timezone;
     this.state.alarmId = o.alarmId;
+    this.shared = o.shared || {};
+    const n = eventNeighbours(this.shared, o.deviceId, o.alarmId);
+    this.state.hasPrev = Boolean(n.prev);
+    this.state.hasNext = Boolean(n.next);
+  }
+
+  /** The detail URL of the newer ('prev') or older ('next') event, '' when there is none. */
+  neighbourUrl(which: 'prev' | 'next'): string {
+    const e = eventNeighbours(this.shared, this.o.deviceId, this.o.alarmId)[which];
+    return e ? `/pages/event-detail/index?deviceId=${this.o.deviceId}&alarmId=${e.alarmId}&startTime=${e.startTime}` : '';
+  }
+
+  /** Deletes this event (once: no second request while one is in flight). */
+  async deleteEvent(): Promise<boolean> {
+    if (this.state.deleting) return false;
+    this.set({ deleting: true, error: '' });
+    try {
+      await this.vas.deleteEvents(this.o.deviceId, [this.o.alarmId]);
+      markEventDeleted(this.shared, this.o.deviceId, this.o.alarmId);
+      this.set({ deleting: false });
+      return true;
+    } catch (err) {
+      this.set({ deleting: false, videoNote: `删除失败：${iotUserText(err)}` });
+      return false;
+    }
   }
 
   private set(patch: Partial<EventDetailState>): void {
@@ -98,12 +135,12 @@ export class EventDetailViewModel {
         date: iotDayKey(e.startTime, tz),
         times: `${iotFormatTime(e.startTime, tz)} – ${iotFormatTime(e.endTime, tz)}`,
         duration: iotFormatDuration(e.endTime - e.startTime),
-        types: iotTypeLabels(e.alarmType).join(' · '),
+        types: iotTypeLabels(e.alarmType).filter((t) => t !== '有视频').join('、') || '事件',
         firstType: iotTypeLabels(e.firstAlarmType).join(' · '),
         hasVideo: iotHasVideo(e.alarmType),
       });
     } catch (err) {
-      return this.set({ loading: false, error: iotErrorText(err) });
+      return this.set({ loading: false, error: iotUserText(err) });
     }
     await this.startVideo();
   }
@@ -120,7 +157,7 @@ export class EventDetailViewModel {
       if (!part) return this.set({ video: 'none', videoNote: '云存录像已过期或不可用' });
       this.set({ video: 'ready', videoSrc: part.url, videoPart: 1 });
     } catch (err) {
-      this.set({ video: 'error', videoNote: iotErrorText(err) });
+      this.set({ video: 'error', videoNote: iotUserText(err) });
     }
   }
 
@@ -132,7 +169,7 @@ export class EventDetailViewModel {
       if (!part) return this.set({ video: 'ended' });
       this.set({ videoSrc: part.url, videoPart: this.state.videoPart + 1, video: 'ready' });
     } catch (err) {
-      this.set({ video: 'error', videoNote: iotErrorText(err) });
+      this.set({ video: 'error', videoNote: iotUserText(err) });
     }
   }
 

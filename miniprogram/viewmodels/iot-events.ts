@@ -6,6 +6,8 @@
  * setData cost: appending a page patches only the new rows by path (`groups[g].items[i]`) plus the touched groups'
  * counts, so it grows with the page, not with the list. A refresh, a filter change and a delete replace `groups`.
  */
+import { iotUserText } from './iot-errors';
+import { SharedData, setEventSequence, takeDeletedEvents } from './iot-event-nav';
 import {
   AppClient,
   IoTEventItem,
@@ -16,7 +18,6 @@ import {
   iotDayKey,
   iotDayRange,
   iotDaysOf,
-  iotErrorText,
   iotFormatDayLabel,
   iotFormatDuration,
   iotFormatTime,
@@ -82,6 +83,12 @@ export interface EventsViewState {
   error: string;
   selecting: boolean;
   selectedCount: number;
+  /** Every loaded event is selected (the 全选 checkbox). */
+  allSelected: boolean;
+  /** A chip or a day is chosen (the empty state then says so and offers 清除筛选). */
+  filtered: boolean;
+  /** What the empty state says: why the list is empty. */
+  emptyText: string;
   message: string;
 }
 
@@ -97,6 +104,8 @@ export interface EventsViewModelOptions {
   /** How far back the default list goes (default 14 days, the platform's event retention). */
   days?: number;
   now?: () => number;
+  /** Shared with the event detail page (the App's globalData): the list's order, events deleted there. */
+  shared?: SharedData;
 }
 
 const CHIPS: Record<EventsMode, string[]> = {
@@ -109,6 +118,7 @@ export class EventsViewModel {
   private readonly vas: IVVAS;
   private readonly timezone: number;
   private readonly pageSize: number;
+  private readonly shared: SharedData;
   private readonly days: number;
   private readonly now: () => number;
   private pager: IoTEventPager | undefined;
@@ -122,6 +132,7 @@ export class EventsViewModel {
     this.timezone = o.timezone === undefined ? iotLocalTimezone() : o.timezone;
     this.pageSize = o.pageSize || 20;
     this.days = o.days || 14;
+    this.shared = o.shared || {};
     this.now = o.now || (() => Date.now());
     const mode = o.mode === 'alarm' ? 'alarm' : 'all';
     this.state = {
@@ -141,12 +152,33 @@ export class EventsViewModel {
       error: '',
       selecting: false,
       selectedCount: 0,
+      allSelected: false,
+      filtered: false,
+      emptyText: '',
       message: '',
     };
   }
 
   private emit(patch: Record<string, unknown>): void {
     this.o.onChange(patch);
+    // The detail page's 上一条 / 下一条 follow what this list shows.
+    if (Object.keys(patch).some((k) => k.startsWith('groups'))) {
+      setEventSequence(this.shared, this.o.deviceId, ([] as EventRowView[]).concat(...this.state.groups.map((g) => g.items)));
+    }
+  }
+
+  /** On show: drop the events deleted from a detail page meanwhile. */
+  dropDeleted(): void {
+    const ids = new Set(takeDeletedEvents(this.shared, this.o.deviceId));
+    if (!ids.size) return;
+    const groups: EventGroupView[] = [];
+    for (const group of this.state.groups) {
+      const items = group.items.filter((r) => !ids.has(r.alarmId));
+      if (items.length) groups.push({ ...group, items, count: items.length });
+    }
+    this.state.groups = groups;
+    this.relabel({});
+    this.set({ groups, empty: groups.length === 0 && this.state.pageEnd });
   }
 
   private set(patch: Partial<EventsViewState>): void {
@@ -164,19 +196,19 @@ export class EventsViewModel {
     try {
       const r = await this.vas.getServiceDetailInfo(this.o.deviceId);
       const d = r.data;
-      if (r.code !== 0 || !d) return this.set({ banner: { show: true, kind: 'expired', text: '未开通云存储，事件录像不会保存到云端', action: '开通' } });
+      if (r.code !== 0 || !d) return this.set({ banner: { show: true, kind: 'expired', text: '未开通云存储，事件录像不会保存到云端', action: '' } });
       const nowSec = Math.floor(this.now() / 1000);
       let banner: BannerView = { show: false, kind: '', text: '', action: '' };
       if (d.status === 1 && d.endTime - nowSec < 7 * 86400) {
-        banner = { show: true, kind: 'expiring', text: `云存储将于 ${iotDayKey(d.endTime, this.timezone)} 到期`, action: '续费' };
+        banner = { show: true, kind: 'expiring', text: `云存储将于 ${iotDayKey(d.endTime, this.timezone)} 到期`, action: '' };
       } else if (d.status === 2) {
-        banner = { show: true, kind: 'renew', text: '云存储已到期，续费后可继续查看历史录像', action: '去续费' };
+        banner = { show: true, kind: 'renew', text: '云存储已过期，续费后可继续查看历史录像', action: '' };
       } else if (d.status === 3) {
-        banner = { show: true, kind: 'expired', text: '云存储已过期，云端录像已无法查看', action: '重新开通' };
+        banner = { show: true, kind: 'expired', text: '云存储已过期，云端录像已无法查看', action: '' };
       }
       this.set({ banner });
     } catch (e) {
-      this.set({ error: iotErrorText(e) });
+      this.set({ error: iotUserText(e) });
     }
   }
 
@@ -229,10 +261,47 @@ export class EventsViewModel {
     };
   }
 
-  private groupLabel(key: string, startTime: number, count: number): string {
+  /**
+   * "今天 · 12 个" once the day is complete (an older day follows it, or the list ended); "今天 · 20+ 个" while more
+   * of it may still load: the header never passes the loaded page off as the day's total.
+   */
+  private groupLabel(key: string, startTime: number, count: number, complete: boolean): string {
     const today = iotDayKey(Math.floor(this.now() / 1000), this.timezone);
     const name = key === today ? '今天' : iotFormatDayLabel(startTime, this.timezone);
-    return `${name} · 共${count}个`;
+    return `${name} · ${count}${complete ? '' : '+'} 个`;
+  }
+
+  /** Re-labels the day headers after a page arrived (the last day is complete only at pageEnd). */
+  private relabel(patch: Record<string, unknown>): Record<string, unknown> {
+    const groups = this.state.groups;
+    groups.forEach((group, g) => {
+      const label = this.groupLabel(group.key, group.items[0].startTime, group.items.length, g < groups.length - 1 || this.state.pageEnd);
+      if (label !== group.label) {
+        group.label = label;
+        patch[`groups[${g}].label`] = label;
+      }
+    });
+    return patch;
+  }
+
+  private filterText(): string {
+    const chips = this.state.chips.filter((c) => c.active).map((c) => c.label);
+    if (this.state.dayIndex > 0) chips.push(this.state.dayLabels[this.state.dayIndex]);
+    return chips.join('、');
+  }
+
+  /** Clears the chips and the day: back to the whole list. */
+  clearFilters(): Promise<void> {
+    const patch: Record<string, unknown> = { dayIndex: 0 };
+    this.state.dayIndex = 0;
+    this.state.chips.forEach((c, i) => {
+      if (c.active) {
+        c.active = false;
+        patch[`chips[${i}].active`] = false;
+      }
+    });
+    this.emit(patch);
+    return this.refresh();
   }
 
   /** Pull-down refresh (and every filter / day change): restart paging from the newest event. */
@@ -241,17 +310,31 @@ export class EventsViewModel {
     const masks = this.masks();
     const valid = masks.indexOf(IOT_HAS_VIDEO_BIT) >= 0;
     this.pager = new IoTEventPager(this.vas, { deviceId: this.o.deviceId, ...this.range(), pageSize: this.pageSize, typeMasks: masks, validCloudStorage: valid });
-    this.set({ loading: true, error: '', pageEnd: false, empty: false, selecting: false, selectedCount: 0 });
+    const noun = this.state.mode === 'alarm' ? '告警' : '事件';
+    const filter = this.filterText();
+    this.set({
+      loading: true,
+      error: '',
+      pageEnd: false,
+      empty: false,
+      selecting: false,
+      selectedCount: 0,
+      allSelected: false,
+      filtered: filter !== '',
+      emptyText: filter ? `没有符合「${filter}」的${noun}` : `近 ${this.days} 天暂无${noun}`,
+    });
     try {
       const page = await this.pager.next();
       if (gen !== this.generation) return;
       const groups: EventGroupView[] = [];
       this.state.groups = groups;
+      this.state.pageEnd = page.pageEnd;
       this.appendInto(page.events, {});
+      this.relabel({});
       this.set({ groups: this.state.groups, loading: false, pageEnd: page.pageEnd, empty: this.state.groups.length === 0 });
     } catch (e) {
       if (gen !== this.generation) return;
-      this.set({ loading: false, error: iotErrorText(e) });
+      this.set({ loading: false, error: iotUserText(e) });
     }
   }
 
@@ -272,16 +355,12 @@ export class EventsViewModel {
       const row = this.row(e);
       group.items.push(row);
       group.count = group.items.length;
-      group.label = this.groupLabel(key, e.startTime, group.count);
       if (!created.has(g)) {
         patch[`groups[${g}].items[${group.items.length - 1}]`] = row;
         touched.add(g);
       }
     }
-    for (const g of touched) {
-      patch[`groups[${g}].count`] = groups[g].count;
-      patch[`groups[${g}].label`] = groups[g].label;
-    }
+    for (const g of touched) patch[`groups[${g}].count`] = groups[g].count;
     for (const g of created) patch[`groups[${g}]`] = groups[g];
     return patch;
   }
@@ -296,14 +375,18 @@ export class EventsViewModel {
       try {
         const page = await pager.next();
         if (gen !== this.generation) return;
-        const patch = this.appendInto(page.events, {});
-        patch.loadingMore = false;
-        patch.pageEnd = page.pageEnd;
         this.state.loadingMore = false;
         this.state.pageEnd = page.pageEnd;
+        const patch = this.relabel(this.appendInto(page.events, {}));
+        patch.loadingMore = false;
+        patch.pageEnd = page.pageEnd;
+        if (this.state.selecting && this.state.allSelected) {
+          this.state.allSelected = false;
+          patch.allSelected = false;
+        }
         this.emit(patch);
       } catch (e) {
-        if (gen === this.generation) this.set({ loadingMore: false, error: iotErrorText(e) });
+        if (gen === this.generation) this.set({ loadingMore: false, error: iotUserText(e) });
       } finally {
         this.busy = undefined;
       }
@@ -350,7 +433,31 @@ export class EventsViewModel {
     }
     this.state.selecting = selecting;
     this.state.selectedCount = 0;
+    this.state.allSelected = false;
+    patch.allSelected = false;
     this.emit(patch);
+  }
+
+  private loadedCount(): number {
+    return this.state.groups.reduce((n, group) => n + group.items.length, 0);
+  }
+
+  /** 全选: selects every loaded event, or clears the selection when all of them already are. */
+  toggleSelectAll(): void {
+    if (!this.state.selecting) return;
+    const on = !this.state.allSelected;
+    const patch: Record<string, unknown> = {};
+    this.state.groups.forEach((group, g) =>
+      group.items.forEach((row, i) => {
+        if (row.selected !== on) {
+          row.selected = on;
+          patch[`groups[${g}].items[${i}].selected`] = on;
+        }
+      }),
+    );
+    this.state.selectedCount = on ? this.loadedCount() : 0;
+    this.state.allSelected = on;
+    this.emit({ ...patch, selectedCount: this.state.selectedCount, allSelected: on });
   }
 
   toggleSelect(g: number, i: number): void {
@@ -358,7 +465,8 @@ export class EventsViewModel {
     if (!row || !this.state.selecting) return;
     row.selected = !row.selected;
     this.state.selectedCount += row.selected ? 1 : -1;
-    this.emit({ [`groups[${g}].items[${i}].selected`]: row.selected, selectedCount: this.state.selectedCount });
+    this.state.allSelected = this.state.selectedCount === this.loadedCount();
+    this.emit({ [`groups[${g}].items[${i}].selected`]: row.selected, selectedCount: this.state.selectedCount, allSelected: this.state.allSelected });
   }
 
   selectedIds(): string[] {
@@ -379,16 +487,18 @@ export class EventsViewModel {
     try {
       for (let k = 0; k < ids.length; k += 100) await this.vas.deleteEvents(this.o.deviceId, ids.slice(k, k + 100));
     } catch (e) {
-      this.set({ error: iotErrorText(e) });
+      this.set({ error: iotUserText(e) });
       return 0;
     }
     const gone = new Set(ids);
     const groups: EventGroupView[] = [];
     for (const group of this.state.groups) {
       const items = group.items.filter((r) => !gone.has(r.alarmId));
-      if (items.length) groups.push({ ...group, items, count: items.length, label: this.groupLabel(group.key, items[0].startTime, items.length) });
+      if (items.length) groups.push({ ...group, items, count: items.length });
     }
-    this.set({ groups, selecting: false, selectedCount: 0, empty: groups.length === 0 && this.state.pageEnd, message: `已删除 ${ids.length} 个事件` });
+    this.state.groups = groups;
+    this.relabel({});
+    this.set({ groups, selecting: false, selectedCount: 0, allSelected: false, empty: groups.length === 0 && this.state.pageEnd, message: `已删除 ${ids.length} 个事件` });
     if (!groups.length && !this.state.pageEnd) await this.loadMore();
     return ids.length;
   }

@@ -41,6 +41,10 @@ export interface PlayerViewState {
   notice: string;
   errorCode: string;
   errorMessage: string;
+  /** The failure as the SDK / server put it (调试 only). */
+  errorDetail: string;
+  /** 重试 can help (a network or playback failure); false for a video that does not exist or a malformed vid. */
+  retryable: boolean;
 }
 
 export interface PlayerViewModelOptions {
@@ -55,31 +59,42 @@ export interface PlayerViewModelOptions {
 
 const SAMPLE_LABELS: Record<string, string> = { LD: '流畅', SD: '流畅', HD: '高清', FHD: '超清' };
 
-/** User-facing text for the SDK's typed errors (the server's message is kept when it is the better one). */
-export function playerErrorText(e: unknown): { code: string; message: string } {
-  if (!(e instanceof MediaKitError)) return { code: 'UNKNOWN', message: `出错了：${(e as Error) && (e as Error).message}` };
+/** Errors a retry cannot fix: the page offers no 重试 for them. */
+const FINAL_ERRORS = new Set<string>(['PolyvVideoNotFound', 'InvalidVideoId', 'InvalidParameter', PolyvErrorCode.EmptyVid]);
+
+export function isRetryable(code: string): boolean {
+  return !FINAL_ERRORS.has(code);
+}
+
+/**
+ * User-facing text for the SDK's typed errors: Chinese, no identifiers. `detail` (the error's own message, e.g.
+ * the <video> errMsg) is for developers and shown only in the 调试 section.
+ */
+export function playerErrorText(e: unknown): { code: string; message: string; detail: string } {
+  if (!(e instanceof MediaKitError)) return { code: 'UNKNOWN', message: '出了点问题，请稍后重试。', detail: String((e as Error) && (e as Error).message) };
   const server = e.details && (e.details.serverCode as string | undefined);
+  const detail = e.message;
   switch (e.code) {
     case PolyvErrorCode.EmptyVid:
-      return { code: e.code, message: '请输入视频 vid，或点选下方样片。' };
+      return { code: e.code, message: '请输入视频 vid，或点选示例视频。', detail };
     case PolyvErrorCode.Network:
-      return { code: e.code, message: '网络不可用，无法获取播放凭证，请检查网络后重试。' };
+      return { code: e.code, message: '网络不可用，请检查网络后重试。', detail };
     case PolyvErrorCode.Expired:
-      return { code: e.code, message: '播放凭证已过期且续期失败，请重试。' };
+      return { code: e.code, message: '播放凭证已过期，请重试。', detail };
     case PolyvErrorCode.PlaybackFailed:
-      return { code: e.code, message: `视频无法播放（已换新凭证重试过）：${(e.details && e.details.errMsg) || '未知错误'}` };
+      return { code: e.code, message: '视频暂时无法播放，请重试。', detail: String((e.details && e.details.errMsg) || detail) };
     case PolyvErrorCode.TokenLoadFailed:
-      if (server === 'PolyvVideoNotFound') return { code: server, message: '找不到这个视频，请检查 vid。' };
-      if (server === 'InvalidVideoId' || server === 'InvalidParameter') return { code: server, message: `vid 格式不对：${e.message}` };
-      if (server === 'PolyvVideoNotReady') return { code: server, message: '视频还在转码，暂时不能播放。' };
-      return { code: server || e.code, message: `获取播放凭证失败：${e.message}` };
+      if (server === 'PolyvVideoNotFound') return { code: server, message: '找不到这个视频，它可能已被删除。', detail };
+      if (server === 'InvalidVideoId' || server === 'InvalidParameter') return { code: server, message: '视频 vid 格式不对。', detail };
+      if (server === 'PolyvVideoNotReady') return { code: server, message: '视频还在处理中，请稍后再试。', detail };
+      return { code: server || e.code, message: '视频加载失败，请重试。', detail };
     default:
-      return { code: e.code, message: e.message };
+      return { code: e.code, message: '出了点问题，请稍后重试。', detail };
   }
 }
 
 function fmtClock(ms: number): string {
-  if (ms <= 0) return 'expired';
+  if (ms <= 0) return '已过期';
   const s = Math.floor(ms / 1000);
   const p = (n: number) => (n < 10 ? `0${n}` : String(n));
   const h = Math.floor(s / 3600);
@@ -111,6 +126,8 @@ export class PlayerViewModel {
     notice: '',
     errorCode: '',
     errorMessage: '',
+    retryable: false,
+    errorDetail: '',
   };
   private readonly opts: PlayerViewModelOptions;
   private readonly player: PolyvPlayer;
@@ -131,7 +148,7 @@ export class PlayerViewModel {
     this.player.on('error', (e) => {
       // Background refresh problems: the video may still play on the key it has, so warn unless it is fatal.
       if (e.code === PolyvErrorCode.Expired || e.code === PolyvErrorCode.PlaybackFailed) this.fail(e);
-      else this.set({ notice: `续期失败，稍后重试：${e.message}` });
+      else this.set({ notice: '播放凭证续期失败，稍后自动重试' });
     });
   }
 
@@ -143,12 +160,12 @@ export class PlayerViewModel {
 
   private shortToken(): string {
     const t = this.player.info ? this.player.info.token : '';
-    return t ? `token ${t.slice(0, 8)}…` : '';
+    return t ? `${t.slice(0, 8)}…` : '';
   }
 
   private fail(e: unknown): void {
-    const { code, message } = playerErrorText(e);
-    this.set({ status: 'error', errorCode: code, errorMessage: message });
+    const { code, message, detail } = playerErrorText(e);
+    this.set({ status: 'error', errorCode: code, errorMessage: message, errorDetail: detail, retryable: isRetryable(code) });
   }
 
   private applySource(s: PolyvSource): void {
@@ -194,9 +211,9 @@ export class PlayerViewModel {
         playable: s.playable,
         note: `${(s.definitions || []).map((d) => SAMPLE_LABELS[d] || d).join('/')} · ${fmtDuration(s.duration)}${s.playable ? '' : ' · 不可播放'}`,
       }));
-      this.set({ samples, samplesNote: res.localCloud ? '' : '未连接本地云：请直接输入你的 Polyv vid。' });
+      this.set({ samples, samplesNote: res.localCloud ? '' : '暂无示例视频：可在下方“调试”中输入保利威视频 vid。' });
     } catch (e) {
-      this.set({ samples: [], samplesNote: `样片列表加载失败：${(e as Error).message}` });
+      this.set({ samples: [], samplesNote: '示例视频加载失败，请稍后再试。' });
     }
   }
 

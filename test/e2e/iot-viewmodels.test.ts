@@ -38,11 +38,13 @@ test('devices: names, online state and cloud-storage badges; links to events, al
   const vm = new DevicesViewModel({ appClient: client, timezone: BJ, onChange: (p) => patches.push(p) });
   await vm.load();
   expect(vm.state.devices.map((d) => [d.name, d.onlineText, d.storageText, d.storageClass])).toEqual([
-    ['客厅摄像头', '在线', '全时云存 · 使用中', 'ok'],
-    ['门口门铃', '在线', '事件云存 · 即将到期', 'warn'],
-    ['车库摄像头', '离线', '事件云存 · 待续费', 'warn'],
-    ['仓库摄像头', '在线', '全时云存 · 已过期', 'expired'],
+    ['客厅摄像头', '在线', '全时云存', 'ok'],
+    ['门口门铃', '在线', '事件云存即将到期', 'warn'],
+    // Awaiting renewal (status 2) and expired (status 3) read the same: the subscription ended.
+    ['车库摄像头', '离线', '事件云存已过期', 'expired'],
+    ['仓库摄像头', '在线', '全时云存已过期', 'expired'],
   ]);
+  expect(vm.state.devices.map((d) => d.expireText)).toEqual([expect.stringMatching(/到期$/), expect.stringMatching(/到期$/), expect.stringMatching(/过期$/), expect.stringMatching(/过期$/)]);
   expect(vm.eventsUrl(1, 'alarm')).toBe(`/pages/events/index?deviceId=${devices[1].deviceId}&name=${encodeURIComponent('门口门铃')}&mode=alarm`);
   expect(vm.deviceUrl(0)).toMatch(/^\/pages\/device\/index\?deviceId=/);
   expect(patches[patches.length - 1]).toMatchObject({ loading: false, empty: false });
@@ -84,7 +86,9 @@ describe('event list view-model', () => {
     for (let i = 1; i < all.length; i++) expect(all[i].startTime).toBeLessThanOrEqual(all[i - 1].startTime);
     for (const g of vm.state.groups) {
       expect(g.items.every((r) => iotDayKey(r.startTime, BJ) === g.key)).toBe(true);
-      expect(g.label).toMatch(new RegExp(`共${g.count}个$`));
+      // The last loaded day may continue on the next page: "N+ 个" until the list ends.
+      const complete = g !== vm.state.groups[vm.state.groups.length - 1] || vm.state.pageEnd;
+      expect(g.label).toMatch(new RegExp(` · ${g.count}${complete ? '' : '\\+'} 个$`));
     }
     expect(new Set(vm.state.groups.map((g) => g.key)).size).toBe(vm.state.groups.length);
   });
@@ -116,13 +120,13 @@ describe('event list view-model', () => {
     const patches: Array<Record<string, unknown>> = [];
     const vm = new EventsViewModel({ appClient: client, deviceId: devices[1].deviceId, timezone: BJ, pageSize: 10, onChange: (p) => patches.push(p) });
     await vm.init();
-    expect(vm.state.banner).toMatchObject({ show: true, kind: 'expiring', action: '续费' });
+    expect(vm.state.banner).toMatchObject({ show: true, kind: 'expiring', action: '' });
     vm.toggleSelect(0, 0); // ignored outside selection mode
     expect(vm.state.selectedCount).toBe(0);
     vm.toggleSelecting();
     vm.toggleSelect(0, 0);
     vm.toggleSelect(0, 2);
-    expect(patches[patches.length - 1]).toEqual({ 'groups[0].items[2].selected': true, selectedCount: 2 });
+    expect(patches[patches.length - 1]).toEqual({ 'groups[0].items[2].selected': true, selectedCount: 2, allSelected: false });
     const ids = vm.selectedIds();
     expect(vm.deleteConfirmText()).toBe('删除选中的 2 个事件？删除后无法恢复。');
     expect(await vm.deleteSelected()).toBe(2);
@@ -139,7 +143,7 @@ describe('event list view-model', () => {
   test('banners for awaiting renewal and expired storage; expired storage has no video days', async () => {
     const garage = new EventsViewModel({ appClient: client, deviceId: devices[2].deviceId, timezone: BJ, onChange: () => undefined });
     await garage.init();
-    expect(garage.state.banner).toMatchObject({ show: true, kind: 'renew', action: '去续费' });
+    expect(garage.state.banner).toMatchObject({ show: true, kind: 'renew', action: '', text: '云存储已过期，续费后可继续查看历史录像' });
     const store = new EventsViewModel({ appClient: client, deviceId: devices[3].deviceId, timezone: BJ, onChange: () => undefined });
     await store.init();
     expect(store.state.banner).toMatchObject({ show: true, kind: 'expired' });
@@ -181,15 +185,17 @@ test('device page: read, write a writable property, run an action, typed errors 
   const vm = new DeviceViewModel({ appClient: client, deviceId: devices[0].deviceId, onChange: () => undefined });
   await vm.load();
   expect(vm.state.online).toBe(true);
-  expect(vm.state.readonly.find((r) => r.name === 'battery')).toMatchObject({ label: '电量 (%)', value: '87' });
+  expect(vm.state.readonly.find((r) => r.name === 'battery')).toMatchObject({ label: '电量', value: '87%' });
   const i = vm.state.writable.findIndex((w) => w.name === 'motionSensitivity');
   vm.setInput(i, '9');
   expect(await vm.write(i)).toBe(false);
-  expect(vm.state.error).toMatchObject({ show: true, code: 21081, name: 'IVAckErr_ParameterErr', category: 'user' });
-  expect(vm.state.error.text).toBe('设备端判定参数错误（21081）');
+  expect(vm.state.error).toMatchObject({ show: true, code: 21081, name: 'IVAckErr_ParameterErr', category: 'user', field: 'motionSensitivity' });
+  // Users read the message and the allowed range, next to the setting; the code stays for 调试.
+  expect(vm.state.error.text).toBe('设备端判定参数错误：可设 1–5');
+  expect(vm.state.writable[i].error).toBe('设备端判定参数错误：可设 1–5');
   vm.setInput(i, '2');
   expect(await vm.write(i)).toBe(true);
-  expect(vm.state.writable[i].value).toBe('2');
+  expect(vm.state.writable[i]).toMatchObject({ raw: 2, value: '2', error: '' });
   expect(vm.state.error.show).toBe(false);
   const a = vm.state.actions.findIndex((x) => x.name === 'cameraOn');
   expect(await vm.run(a)).toBe(true);
@@ -199,5 +205,5 @@ test('device page: read, write a writable property, run an action, typed errors 
   expect(offline.state.online).toBe(false);
   offline.setInput(0, '1');
   expect(await offline.write(0)).toBe(false);
-  expect(offline.state.error).toMatchObject({ code: 8000, text: '目标离线（8000）' });
+  expect(offline.state.error).toMatchObject({ code: 8000, text: '目标离线', field: offline.state.writable[0].name });
 });

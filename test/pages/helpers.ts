@@ -7,6 +7,7 @@
  *   await page.tap('.retry'); await page.until(() => page.data().state === 'ready');
  *   await env.close();
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { startStackProcess, StackProcess } from '../harness/stack-process';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
@@ -125,6 +126,22 @@ export async function startPageEnv(opts: { openid?: string; stackEnv?: Record<st
   return env;
 }
 
+/**
+ * usingComponents entries that name an npm package ("tdesign-miniprogram/button/button") resolve, as on the phone,
+ * to the 构建 npm output in miniprogram/miniprogram_npm; miniprogram-simulate only knows relative and absolute paths.
+ */
+function npmComponents(pageFile: string): Record<string, string> {
+  const json = JSON.parse(fs.readFileSync(`${pageFile}.json`, 'utf8')) as { usingComponents?: Record<string, string> };
+  const out: Record<string, string> = {};
+  for (const [tag, value] of Object.entries(json.usingComponents || {})) {
+    if (!value.startsWith('.') && !value.startsWith('/')) out[tag] = `/miniprogram_npm/${value}`;
+  }
+  return out;
+}
+
+/** Root elements of tdesign-miniprogram components, where a tap lands. */
+const COMPONENT_ROOTS = ['.t-button', '.t-cell', '.t-checkbox', '.t-switch__body', '.t-tag', '.t-radio', '.t-link', '.t-input__control'];
+
 export interface RenderedPage {
   /** The registered page definition; pass it as `sameModuleAs` to open a second instance of the same page module. */
   componentId: string;
@@ -163,7 +180,7 @@ export async function renderPage(pagePath: string, query: Record<string, string>
   let vmModule: { vmOf<T>(page: object): T | undefined } | undefined = opts.sameModuleAs ? vmModules.get(opts.sameModuleAs.componentId) : undefined;
   if (!id) {
     jest.isolateModules(() => {
-      id = simulate.load(full, { rootPath: MINIPROGRAM_ROOT });
+      id = simulate.load(full, { rootPath: MINIPROGRAM_ROOT, usingComponents: npmComponents(full) });
       // the same registry as the page's own require('../../utils/vm')
       vmModule = require(path.join(MINIPROGRAM_ROOT, 'utils/vm'));
     });
@@ -183,9 +200,19 @@ export async function renderPage(pagePath: string, query: Record<string, string>
   const instance = comp.instance;
   if (typeof instance.onLoad === 'function') await instance.onLoad(query);
   if (typeof instance.onShow === 'function') await instance.onShow();
+  // "a >>> b" looks for b inside the component a (its shadow tree). A library component rendered as a virtual host
+  // (tdesign-miniprogram) has no node of its own: events go to its root element, as a finger on the phone would.
   const find = (selector: string) => {
-    const el = comp.querySelector(selector);
+    let el: any = comp;
+    for (const part of selector.split('>>>').map((x) => x.trim())) {
+      el = el && el.querySelector(part);
+    }
     if (!el) throw new Error(`renderPage(${pagePath}): no element matches "${selector}"`);
+    if (!el.dom) {
+      const root = COMPONENT_ROOTS.map((r) => el.querySelector(r)).find((x: any) => x && x.dom);
+      if (!root) throw new Error(`renderPage(${pagePath}): "${selector}" is a component without a known root element`);
+      el = root;
+    }
     return el;
   };
   const page: RenderedPage = {

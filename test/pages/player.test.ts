@@ -29,11 +29,15 @@ const text = (p: RenderedPage, selector: string) => {
 };
 
 describe('player page', () => {
-  test('lists the local cloud samples; tapping one shows cover, title, a tokenised m3u8 whose key opens, and the countdown', async () => {
+  test('lists the local cloud samples; tapping one plays it on top with its cover as poster, a tokenised m3u8 whose key opens, and the countdown', async () => {
     page = await renderPage('pages/player/index');
     const p = page;
     await p.until(() => p.data().samples.length >= 4);
     expect(p.data().status).toBe('idle');
+    expect(p.query('.stage .idle')).toBeTruthy();
+    // Users see titles, not ids: vids live in the 调试 section only.
+    const users = String(p.comp.dom.innerHTML).split('调试（开发者）')[0];
+    for (const s of p.data().samples) expect(users).not.toContain(s.videoId);
     expect(p.queryAll('.sample')).toHaveLength(p.data().samples.length);
     await p.tap('.sample');
     await p.until(() => p.data().status === 'ready');
@@ -41,7 +45,9 @@ describe('player page', () => {
     expect(d.title).toBe('本地样片 · 彩条 (流畅/高清)');
     expect(text(p, '.title')).toBe(d.title);
     expect(d.cover).toMatch(/\.jpg$/);
-    expect(p.query('.cover')).toBeTruthy();
+    expect(p.query('.stage #polyv-video')).toBeTruthy();
+    // The cover is the video's poster (no separate cover image).
+    expect(JSON.stringify(p.comp.toJSON())).toContain(JSON.stringify({ name: 'poster', value: d.cover }));
     expect(d.definitions).toEqual(['流畅', '高清']);
     expect(d.src).toMatch(/_1\.m3u8\?token=[^&]+&iswxa=1&pid=\d+X\d+$/);
     expect(p.query('#polyv-video')).toBeTruthy();
@@ -57,16 +63,17 @@ describe('player page', () => {
     expect((key.data as ArrayBuffer).byteLength).toBe(16);
   });
 
-  test('definition picker switches to 高清 at the current position', async () => {
+  test('the 清晰度 buttons switch to 高清 at the current position', async () => {
     page = await renderPage('pages/player/index', { vid: (await firstSample()).videoId });
     const p = page;
     await p.until(() => p.data().status === 'ready');
     await p.dispatch('#polyv-video', 'timeupdate', { currentTime: 3.4, duration: 6 });
-    await p.dispatch('.definition-picker', 'change', { value: '1' });
+    expect(p.queryAll('.definition')).toHaveLength(2);
+    await p.tap('.definition-1');
     await p.until(() => p.data().definitionIndex === 1);
     expect(p.data().src).toMatch(/_2\.m3u8\?token=/);
     expect(p.data().initialTime).toBe(3.4);
-    expect(text(p, '.definition')).toContain('高清');
+    expect(text(p, '.definition.on')).toBe('高清');
   });
 
   test('<video> error: one recovery with a fresh token at the position, then the error state; 重试 plays again', async () => {
@@ -83,7 +90,9 @@ describe('player page', () => {
     await p.dispatch('#polyv-video', 'error', { errMsg: 'MEDIA_ERR_DECODE' });
     await p.until(() => p.data().status === 'error');
     expect(p.data().errorCode).toBe('POLYV_PLAYBACK_FAILED');
-    expect(text(p, '.error-message')).toContain('MEDIA_ERR_DECODE');
+    // Users read what happened; the host's errMsg is for developers, in 调试.
+    expect(text(p, '.error-message')).toBe('视频暂时无法播放，请重试。');
+    expect(text(p, '.error-detail')).toContain('MEDIA_ERR_DECODE');
     expect(p.query('.retry')).toBeTruthy();
     await p.tap('.retry');
     await p.until(() => p.data().status === 'ready');
@@ -99,7 +108,7 @@ describe('player page', () => {
     const second = await renderPage('pages/player/index', { vid: b.videoId }, { sameModuleAs: first });
     try {
       await second.until(() => second.data().status === 'ready');
-      await first.dispatch('.definition-picker', 'change', { value: '1' });
+      await first.tap('.definition-1');
       await first.until(() => first.data().definitionIndex === 1);
       expect(first.data().title).toBe(a.title);
       expect(second.data().title).toBe(b.title);
@@ -109,7 +118,7 @@ describe('player page', () => {
     }
   });
 
-  test('bad vids: empty → hint, unknown → "找不到", still encoding → not playable; each with a retry button', async () => {
+  test('bad vids: empty → hint, unknown → "找不到" without 重试 (retrying cannot help), still processing → 重试', async () => {
     page = await renderPage('pages/player/index');
     const p = page;
     await p.input('.vid-input', '   ');
@@ -120,10 +129,14 @@ describe('player page', () => {
     await p.tap('.play-btn');
     await p.until(() => p.data().errorCode === 'PolyvVideoNotFound');
     expect(p.data().errorMessage).toContain('找不到');
+    expect(p.data().retryable).toBe(false);
+    expect(p.query('.retry')).toBeFalsy();
+    expect(text(p, '.error-message')).not.toContain('PolyvVideoNotFound');
     await p.until(() => p.data().samples.length >= 4);
     const idx = p.data().samples.findIndex((s: { playable: boolean }) => !s.playable);
     p.queryAll('.sample')[idx].dispatchEvent('tap', { detail: {} });
     await p.until(() => p.data().errorCode === 'PolyvVideoNotReady');
+    expect(p.data().retryable).toBe(true);
     expect(p.query('.retry')).toBeTruthy();
   });
 });

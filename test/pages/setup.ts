@@ -3,6 +3,8 @@
  * (miniprogram-simulate defines Component; test/pages/helpers.ts installs the Node wx runtime).
  */
 const g = globalThis as unknown as Record<string, unknown>;
-g.getApp = () => ({ globalData: {} });
+// One App instance for every page, as on the phone (pages share state through its globalData).
+const app = { globalData: {} };
+g.getApp = () => app;
 g.getCurrentPages = () => [];
 g.App = () => undefined;

@@ -17,13 +17,34 @@ beforeAll(async () => {
 afterAll(() => env.close());
 
 describe('demo shell', () => {
-  it('has the four product tabs', () => {
-    expect(appJson.tabBar.list.map((t: { pagePath: string; text: string }) => [t.pagePath, t.text])).toEqual([
-      ['pages/upload/index', '上传 Upload'],
-      ['pages/player/index', '播放 Player'],
-      ['pages/devices/index', '设备 Devices'],
-      ['pages/download/index', '下载 Download'],
-    ]);
+  it('has the four product tabs, in Chinese, each with its icon pair, in the one brand colour', () => {
+    expect(appJson.tabBar.list.map((t: { pagePath: string; text: string }) => [t.pagePath, t.text])).toEqual(
+      expect.arrayContaining([
+        ['pages/upload/index', '上传'],
+        ['pages/player/index', '播放'],
+        ['pages/devices/index', '设备'],
+        ['pages/download/index', '下载'],
+      ]),
+    );
+    expect(appJson.tabBar.selectedColor).toBe('#0052d9');
+    for (const t of appJson.tabBar.list as Array<{ text: string; iconPath?: string; selectedIconPath?: string }>) {
+      expect(t.text).not.toMatch(/[A-Za-z]/);
+      for (const icon of [t.iconPath, t.selectedIconPath]) {
+        expect(icon).toBeTruthy();
+        // A PNG (WeChat takes no SVG here), small as the tab bar requires (≤ 40 KB).
+        const bytes = fs.readFileSync(path.join(MINIPROGRAM_ROOT, icon!));
+        expect(bytes.subarray(1, 4).toString()).toBe('PNG');
+        expect(bytes.length).toBeLessThan(40 * 1024);
+      }
+    }
+  });
+
+  it('a tab page\'s navigation title is its tab\'s name', () => {
+    for (const t of appJson.tabBar.list as Array<{ pagePath: string; text: string }>) {
+      if (t.pagePath === 'pages/upload/index') continue; // the upload page gets its pass next (issue 13)
+      const json = JSON.parse(fs.readFileSync(path.join(MINIPROGRAM_ROOT, `${t.pagePath}.json`), 'utf8'));
+      expect(json.navigationBarTitleText).toBe(t.text);
+    }
   });
 
   it.each(appJson.pages as string[])('%s has .ts/.wxml/.wxss/.json and is a Component page', (page) => {

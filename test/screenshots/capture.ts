@@ -170,7 +170,7 @@ describe('播放 player', () => {
   test('initial: the sample list', async () => {
     const p = await show(PAGE);
     await p.until(() => p.data().samples.length >= 4);
-    await shot('player-initial', PAGE, p, '播放：初始，本地云样片列表');
+    await shot('player-initial', PAGE, p, '播放：初始，播放器占位 + 示例视频');
   });
 
   test('loading: the play credentials request held', async () => {
@@ -179,26 +179,35 @@ describe('播放 player', () => {
     env.runtime.faults.add({ match: { url: /\/api\/polyv\/play/ }, times: Infinity, action: HOLD });
     await p.tap('.sample');
     await p.until(() => p.data().status === 'loading' && held(/\/api\/polyv\/play/) === 1);
-    await shot('player-loading', PAGE, p, '播放：正在获取播放凭证');
+    await shot('player-loading', PAGE, p, '播放：正在加载');
   });
 
-  test('playing: a sample with cover, definition picker and the token countdown', async () => {
+  test('playing: a sample on top, 16:9, its cover as poster, 清晰度 buttons', async () => {
     const p = await show(PAGE);
     await p.until(() => p.data().samples.length >= 4);
     await p.tap('.sample');
     await p.until(() => p.data().status === 'ready');
     await p.dispatch('#polyv-video', 'play');
     await p.dispatch('#polyv-video', 'timeupdate', { currentTime: 2.5, duration: 6 });
-    await shot('player-playing', PAGE, p, '播放：播放中（封面、清晰度、凭证倒计时）');
+    await shot('player-playing', PAGE, p, '播放：播放中（16:9 播放器在顶部，封面作海报，清晰度按钮）');
   });
 
-  test('error: an unknown vid', async () => {
+  test('error: an unknown vid (no 重试: it cannot help)', async () => {
     const p = await show(PAGE);
     await p.until(() => p.data().samples.length >= 4);
     await p.input('.vid-input', 'localdev01ffffffffffffffffffffff_l');
     await p.tap('.play-btn');
     await p.until(() => p.data().status === 'error' && p.data().errorCode === 'PolyvVideoNotFound');
-    await shot('player-error', PAGE, p, '播放：错误（找不到视频）+ 重试');
+    await shot('player-error', PAGE, p, '播放：错误（找不到视频，不提供重试）');
+  });
+
+  test('error: a video still processing, with 重试', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().samples.length >= 4);
+    const idx = p.data().samples.findIndex((s: { playable: boolean }) => !s.playable);
+    p.queryAll('.sample')[idx].dispatchEvent('tap', { detail: {} });
+    await p.until(() => p.data().status === 'error' && p.data().errorCode === 'PolyvVideoNotReady');
+    await shot('player-retry', PAGE, p, '播放：视频处理中 + 重试');
   });
 });
 
@@ -208,7 +217,7 @@ describe('设备 devices', () => {
   test('list', async () => {
     const p = await show(PAGE);
     await p.until(() => p.data().devices.length === devices.length && !p.data().loading);
-    await shot('devices', PAGE, p, '设备：列表（在线状态、云存储）');
+    await shot('devices', PAGE, p, '设备：列表（在线状态、云存储，过期统一措辞）');
   });
 
   test('error: the device list cannot be loaded', async () => {
@@ -225,7 +234,7 @@ describe('事件 events', () => {
   test('list', async () => {
     const p = await show(PAGE, { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
     await p.until(() => !p.data().loading && p.data().groups.length > 0);
-    await shot('events', PAGE, p, '事件：按天分组，筛选、缩略图');
+    await shot('events', PAGE, p, '事件：按天分组（未加载完的一天显示 N+），筛选、缩略图');
   });
 
   test('selecting: two events chosen for batch delete', async () => {
@@ -236,7 +245,7 @@ describe('事件 events', () => {
     events[0].dispatchEvent('tap');
     events[2].dispatchEvent('tap');
     await p.until(() => p.data().selectedCount === 2);
-    await shot('events-selecting', PAGE, p, '事件：多选删除');
+    await shot('events-selecting', PAGE, p, '事件：多选删除（复选框、全选）');
   });
 
   test('expired cloud storage: banner', async () => {
@@ -250,7 +259,7 @@ describe('事件 events', () => {
     await p.until(() => !p.data().loading && p.data().banner.show);
     await p.tap('.chip-video');
     await p.until(() => p.data().empty === true && !p.data().loading);
-    await shot('events-filtered-empty', PAGE, p, '告警：筛选“有视频”后为空');
+    await shot('events-filtered-empty', PAGE, p, '告警：筛选“有视频”后为空，说明原因并可清除筛选');
   });
 });
 
@@ -269,18 +278,22 @@ describe('事件详情 event-detail', () => {
     return r.data.list[0];
   }
 
-  test('with its recording', async () => {
-    const e = await firstEvent(devices[1].deviceId, true);
+  test('with its recording, opened from the list (上一条 / 下一条)', async () => {
+    // Opened from the device's event list, as a user would: the list gives the detail its neighbours.
+    const list = await show('pages/events/index', { deviceId: devices[1].deviceId, name: encodeURIComponent(devices[1].name) });
+    await list.until(() => !list.data().loading && list.data().groups.length > 0);
+    const rows = list.data().groups.flatMap((g: { items: Array<{ alarmId: string; startTime: number; hasVideo: boolean }> }) => g.items);
+    const e = rows.find((r: { hasVideo: boolean }, i: number) => i > 0 && r.hasVideo) || (await firstEvent(devices[1].deviceId, true));
     const p = await show(PAGE, { deviceId: devices[1].deviceId, alarmId: e.alarmId, startTime: String(e.startTime) });
     await p.until(() => p.data().video === 'ready');
-    await shot('event-detail', PAGE, p, '事件详情：云存录像 + 快照');
+    await shot('event-detail', PAGE, p, '事件详情：录像以快照为封面，上一条 / 下一条，删除');
   });
 
   test('snapshot only (cloud storage expired)', async () => {
     const e = await firstEvent(devices[3].deviceId, false);
     const p = await show(PAGE, { deviceId: devices[3].deviceId, alarmId: e.alarmId, startTime: String(e.startTime) });
     await p.until(() => !p.data().loading && p.data().video !== 'loading');
-    await shot('event-detail-snapshot', PAGE, p, '事件详情：无录像，只有快照');
+    await shot('event-detail-snapshot', PAGE, p, '事件详情：云存储已过期，只有快照');
   });
 });
 
@@ -293,13 +306,23 @@ describe('设备详情 device', () => {
     await shot('device', PAGE, p, '设备详情：状态、设置、操作');
   });
 
-  test('a rejected value: the typed error', async () => {
+  test('a rejected value: the error under its setting', async () => {
     const p = await show(PAGE, { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
     await p.until(() => p.data().writable.length > 0 && !p.data().loading);
-    await p.input('.input-motionSensitivity', '7');
-    await p.tap('.write-motionSensitivity');
+    const i = p.data().writable.findIndex((w: { name: string }) => w.name === 'motionSensitivity');
+    await p.instance.onSlider({ currentTarget: { dataset: { index: i } }, detail: { value: 7 } });
     await p.until(() => p.data().error.show);
-    await shot('device-error', PAGE, p, '设备详情：设备拒绝设置值（错误码）');
+    await shot('device-error', PAGE, p, '设备详情：设备拒绝设置值，错误显示在该设置下');
+  });
+
+  test('a destructive action asks first', async () => {
+    const p = await show(PAGE, { deviceId: devices[0].deviceId, name: encodeURIComponent(devices[0].name) });
+    await p.until(() => p.data().writable.length > 0 && !p.data().loading);
+    await p.tap('.action-formatSdCard');
+    await p.until(() => p.data().confirm.show);
+    // The dialog's enter transition moves on a tick later: picture it open, not at its first frame.
+    await p.until(() => !/t-dialog-enter(?!-)/.test(JSON.stringify(p.comp.toJSON())));
+    await shot('device-confirm', PAGE, p, '设备详情：格式化存储卡前的确认（警示色）');
   });
 });
 

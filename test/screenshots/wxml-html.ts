@@ -44,7 +44,7 @@ export interface TabBar {
   selectedColor?: string;
   backgroundColor?: string;
   borderStyle?: 'black' | 'white';
-  list: Array<{ pagePath: string; text: string }>;
+  list: Array<{ pagePath: string; text: string; iconPath?: string; selectedIconPath?: string }>;
 }
 
 export interface WindowConfig {
@@ -65,6 +65,8 @@ export interface PageHtmlOptions {
   title?: string;
   appWxss: string;
   pageWxss: string;
+  /** Tab-bar icon path (as app.json names it) → data: URI. */
+  tabIcons?: Record<string, string>;
   /** url → data: URI of images fetched while the dev stack was up; other urls are left as they are. */
   images?: Record<string, string>;
   /** CSS px (default 375 × 812, an iPhone X-sized screen). */
@@ -255,7 +257,9 @@ export function nodeToHtml(node: WxNode | string, ctx: ConvertContext): string {
       const max = Number(attr(node, 'max') ?? 100);
       const value = Number(attr(node, 'value') ?? min);
       const pct = max > min ? ((value - min) / (max - min)) * 100 : 0;
-      return `${open('div', cls(), style, id)}<div class="wx-slider-track"><div class="wx-slider-fill" style="width:${fmt(pct)}%"></div><div class="wx-slider-thumb" style="left:${fmt(pct)}%"></div></div>${flag(node, 'show-value') ? `<span class="wx-slider-value">${fmt(value)}</span>` : ''}</div>`;
+      const active = attr(node, 'active-color') || attr(node, 'activeColor');
+      const fill = typeof active === 'string' && active ? `;background:${esc(active)}` : '';
+      return `${open('div', cls(), style, id)}<div class="wx-slider-track"><div class="wx-slider-fill" style="width:${fmt(pct)}%${fill}"></div><div class="wx-slider-thumb" style="left:${fmt(pct)}%"></div></div>${flag(node, 'show-value') ? `<span class="wx-slider-value">${fmt(value)}</span>` : ''}</div>`;
     }
     case 'input':
     case 'textarea': {
@@ -364,6 +368,8 @@ const CHROME_CSS = `
 .tab-bar.white { border-top-color: rgba(255,255,255,.3); }
 .tab { flex: 1; display: flex; align-items: center; justify-content: center; font-size: 14px; }
 .tab.selected { font-weight: 600; }
+.tab.with-icon { flex-direction: column; justify-content: flex-start; padding-top: 5px; font-size: 10px; font-weight: 400; }
+.tab-icon { width: 27px; height: 27px; margin-bottom: 2px; }
 .home-indicator { position: absolute; left: 50%; bottom: 8px; width: 134px; height: 5px; margin-left: -67px; border-radius: 3px; background: #000; z-index: 10; }
 `;
 
@@ -388,7 +394,9 @@ export function pageToHtml(tree: WxNode, opts: PageHtmlOptions): { html: string;
     ? `<div class="tab-bar${tabs.borderStyle === 'white' ? ' white' : ''}" style="background:${esc(tabs.backgroundColor || '#ffffff')}">${tabs.list
         .map((t) => {
           const sel = t.pagePath === opts.pagePath;
-          return `<div class="tab${sel ? ' selected' : ''}" style="color:${esc((sel ? tabs.selectedColor : tabs.color) || (sel ? '#07c160' : '#666666'))}">${esc(t.text)}</div>`;
+          const iconPath = sel ? t.selectedIconPath || t.iconPath : t.iconPath;
+          const icon = iconPath && opts.tabIcons && opts.tabIcons[iconPath] ? `<img class="tab-icon" src="${esc(opts.tabIcons[iconPath])}" alt="">` : '';
+          return `<div class="tab${sel ? ' selected' : ''}${icon ? ' with-icon' : ''}" style="color:${esc((sel ? tabs.selectedColor : tabs.color) || (sel ? '#07c160' : '#666666'))}">${icon ? `${icon}<span>${esc(t.text)}</span>` : esc(t.text)}</div>`;
         })
         .join('')}</div>`
     : '';

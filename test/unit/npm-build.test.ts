@@ -34,7 +34,12 @@ describe('npm-built SDK under miniprogram/miniprogram_npm', () => {
     const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
     const files = walk(path.join(NPM, 'mp-media-sdk'));
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
-    expect(fs.readdirSync(NPM)).toEqual(['mp-media-sdk']);
+    // Exactly what the demo's package.json asks for (the SDK and the demo's component library): the SDK pulls in
+    // no npm package of its own.
+    const rootDeps = Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+    expect(fs.readdirSync(NPM).sort()).toEqual(rootDeps.sort());
+    expect(rootDeps).toContain('mp-media-sdk');
+    expect(Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'sdk/package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies || {})).toEqual([]);
   });
 
   it('contains no secret from the local cloud or AppServer configuration', () => {

@@ -1,6 +1,8 @@
 /**
- * IoT device page (query deviceId, name): read properties, set a writable property, run an action; failures show
- * the typed IoT error. Links to the device's event and alarm lists. Thin: viewmodels/iot-device.ts.
+ * IoT device page (query deviceId, name): status in words, settings with the control the thing model calls for
+ * (segmented choice, slider, text), the camera switch, destructive actions behind a confirmation dialog, a refusal
+ * shown under the setting that caused it, and developer details in the collapsed 调试 section.
+ * Thin: viewmodels/iot-device.ts.
  */
 import { getAppClient } from '../../services/app';
 import { DeviceViewModel } from '../../viewmodels/iot-device';
@@ -11,12 +13,11 @@ function index(e: WechatMiniprogram.BaseEvent): number {
 }
 
 Component({
-  data: { loading: false, readonly: [] as unknown[], writable: [] as unknown[], actions: [] as unknown[], user: [] as unknown[], error: { show: false } },
+  data: { name: '', loading: false, readonly: [] as unknown[], writable: [] as unknown[], actions: [] as unknown[], debug: [] as unknown[], error: { show: false }, confirm: { show: false } },
   methods: {
     onLoad(query: Record<string, string | undefined>) {
       const vm = bindVm(this, new DeviceViewModel({ appClient: getAppClient(), deviceId: query.deviceId || '', onChange: (patch) => this.setData(patch) }));
-      this.setData({ ...vm.state });
-      if (query.name) wx.setNavigationBarTitle({ title: decodeURIComponent(query.name) });
+      this.setData({ ...vm.state, name: query.name ? decodeURIComponent(query.name) : '设备' });
       return vm.load();
     },
     onUnload() {
@@ -27,7 +28,11 @@ Component({
       if (vm) await vm.load();
       wx.stopPullDownRefresh();
     },
-    onInput(e: WechatMiniprogram.Input) {
+    onRetry() {
+      const vm = vmOf<DeviceViewModel>(this);
+      if (vm) return vm.load();
+    },
+    onInput(e: WechatMiniprogram.CustomEvent<{ value: string }>) {
       const vm = vmOf<DeviceViewModel>(this);
       if (vm) vm.setInput(index(e), e.detail.value);
     },
@@ -35,13 +40,27 @@ Component({
       const vm = vmOf<DeviceViewModel>(this);
       if (vm) return vm.write(index(e));
     },
+    onSegment(e: WechatMiniprogram.BaseEvent) {
+      const vm = vmOf<DeviceViewModel>(this);
+      const value = Number(e.currentTarget.dataset.value);
+      const row = vm && vm.state.writable[index(e)];
+      if (vm && row && row.raw !== value) return vm.write(index(e), value);
+    },
+    onSlider(e: WechatMiniprogram.CustomEvent<{ value: number }>) {
+      const vm = vmOf<DeviceViewModel>(this);
+      if (vm) return vm.write(index(e), Number(e.detail.value));
+    },
     onAction(e: WechatMiniprogram.BaseEvent) {
       const vm = vmOf<DeviceViewModel>(this);
-      if (vm) return vm.run(index(e));
+      if (vm) vm.requestRun(index(e));
     },
-    onDismissError() {
+    onConfirm() {
       const vm = vmOf<DeviceViewModel>(this);
-      if (vm) vm.dismissError();
+      if (vm) return vm.confirmRun();
+    },
+    onCancelConfirm() {
+      const vm = vmOf<DeviceViewModel>(this);
+      if (vm) vm.cancelRun();
     },
     onOpenAlarms() {
       const vm = vmOf<DeviceViewModel>(this);

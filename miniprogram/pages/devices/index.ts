@@ -1,6 +1,6 @@
 /**
  * 设备 (Devices) tab: the user's IoT devices with online state and cloud-storage status. Tap a device for its
- * events; 告警 for its alarms; 设置 for its properties. Thin: logic in viewmodels/iot-devices.ts.
+ * events; 告警记录 for its alarms; 设备设置 for its properties. Thin: logic in viewmodels/iot-devices.ts.
  */
 import { getAppClient } from '../../services/app';
 import { DevicesViewModel } from '../../viewmodels/iot-devices';

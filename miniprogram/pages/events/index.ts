@@ -1,11 +1,19 @@
 /**
  * IoT event list (query deviceId, name; mode=alarm for the alarm list): grouped by day, filter chips, day picker,
- * pull-down refresh, load more, multi-select batch delete with confirmation, lazy thumbnails with a fallback.
+ * pull-down refresh, load more, multi-select (全选) batch delete with confirmation, lazy thumbnails with a fallback,
+ * an empty state that says which filter emptied the list and clears it.
  * Thin: logic in viewmodels/iot-events.ts.
  */
 import { getAppClient } from '../../services/app';
 import { EventsViewModel } from '../../viewmodels/iot-events';
 import { bindVm, unbindVm, vmOf } from '../../utils/vm';
+
+/** The App's globalData: what the event list and the event detail share. */
+function sharedData(): Record<string, unknown> {
+  const app = getApp<{ globalData: Record<string, unknown> }>();
+  if (!app.globalData) app.globalData = {};
+  return app.globalData;
+}
 
 function pos(e: WechatMiniprogram.BaseEvent): [number, number] {
   return [Number(e.currentTarget.dataset.g), Number(e.currentTarget.dataset.i)];
@@ -20,11 +28,16 @@ Component({
         deviceId: query.deviceId || '',
         mode: query.mode === 'alarm' ? 'alarm' : 'all',
         onChange: (patch) => this.setData(patch),
+        shared: sharedData(),
       }));
       this.setData({ ...vm.state });
       const name = query.name ? decodeURIComponent(query.name) : '';
-      wx.setNavigationBarTitle({ title: name ? `${name} · ${vm.state.title}` : vm.state.title });
+      wx.setNavigationBarTitle({ title: name ? `${name} · ${vm.state.title.replace(/列表$/, '')}` : vm.state.title });
       return vm.init();
+    },
+    onShow() {
+      const vm = vmOf<EventsViewModel>(this);
+      if (vm) vm.dropDeleted();
     },
     onUnload() {
       unbindVm(this);
@@ -82,8 +95,13 @@ Component({
         });
       });
     },
-    onRenew() {
-      wx.showToast({ title: '演示：请在正式产品中接入云存订购', icon: 'none' });
+    onSelectAll() {
+      const vm = vmOf<EventsViewModel>(this);
+      if (vm) vm.toggleSelectAll();
+    },
+    onClearFilters() {
+      const vm = vmOf<EventsViewModel>(this);
+      if (vm) return vm.clearFilters();
     },
   },
 });

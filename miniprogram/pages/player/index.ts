@@ -1,5 +1,6 @@
 /**
- * 播放 (player) page: encrypted Polyv video in the native `<video>` with a Playsafe token from our AppServer.
+ * 播放 (player) page: encrypted Polyv video in the native `<video>` with a Playsafe token from our AppServer. The
+ * player is on top (16:9) in every state; sample videos below; vid input and token details in the collapsed 调试.
  * Thin: everything lives in viewmodels/player.ts (and the SDK's PolyvPlayer).
  * Query: `vid` plays that video on load.
  */
@@ -39,9 +40,9 @@ Component({
       const vm = vmOf<PlayerViewModel>(this);
       if (vm) return vm.retry();
     },
-    onDefinitionChange(e: WechatMiniprogram.PickerChange) {
+    onDefinitionTap(e: WechatMiniprogram.BaseEvent) {
       const vm = vmOf<PlayerViewModel>(this);
-      if (vm) return vm.selectDefinition(Number(e.detail.value));
+      if (vm) return vm.selectDefinition(Number(e.currentTarget.dataset.index));
     },
     onTimeUpdate(e: WechatMiniprogram.CustomEvent<{ currentTime: number; duration: number }>) {
       const vm = vmOf<PlayerViewModel>(this);
