@@ -11,7 +11,7 @@ import { buildAppServer } from './app';
 export type { CloudUrls } from './cloud';
 
 export interface DevStackOptions {
-  /** AppServer port (default 0 = ephemeral). With a fixed port the cloud takes port+1 … port+6. */
+  /** AppServer port (default 0 = ephemeral). With a fixed port the cloud takes port+1 … port+8 (tvod port+7, cos port+8). */
   port?: number;
   /** Where the cloud and the AppServer keep their files (default: a new temp dir). */
   dataDir?: string;

@@ -13,6 +13,7 @@ import { aliyunVodProvider } from './aliyun-vod';
 import { aliyunStsProvider } from './aliyun-sts';
 import { polyvProvider } from './polyv';
 import { iotProvider } from './iot';
+import { tencentProviders } from './tencent-vod';
 
 export type { CloudUrls, ProviderName } from './context';
 
@@ -67,7 +68,7 @@ export function devEndpointDenied(route: string | undefined, remoteAddress: stri
 }
 
 export function defaultProviders(opts: { acceptForeignLoginCodes?: boolean } = {}): CloudProvider[] {
-  return [wechatProvider({ acceptForeignCodes: opts.acceptForeignLoginCodes }), aliyunOssProvider(), aliyunVodProvider(), aliyunStsProvider(), polyvProvider(), iotProvider()];
+  return [wechatProvider({ acceptForeignCodes: opts.acceptForeignLoginCodes }), aliyunOssProvider(), aliyunVodProvider(), aliyunStsProvider(), polyvProvider(), iotProvider(), ...tencentProviders()];
 }
 
 export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud> {
