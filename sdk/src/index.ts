@@ -9,3 +9,4 @@ export * from './vod-upload';
 export { default } from './vod-upload';
 export * from './polyv';
 export * from './iot';
+export * from './tencent-vod';

@@ -10,10 +10,11 @@ import { signToken, verifyToken } from './token';
 import vodRoutes from './routes/vod';
 import polyvRoutes from './routes/polyv';
 import iotRoutes from './routes/iot';
+import tencentVodRoutes from './routes/tencent-vod';
 
 export type { AppDeps, AuthUser } from './deps';
 
-const PUBLIC_ROUTES = new Set(['/api/login', '/api/health']);
+const PUBLIC_ROUTES = new Set(['/api/login', '/api/health', '/api/tencent-vod/events']);
 
 export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInstance; config: AppConfig }> {
   const config = loadAppConfig(deps.env, deps.cloud, deps.dataDir);
@@ -66,5 +67,6 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
   await app.register(async (scope) => vodRoutes(scope, deps));
   await app.register(async (scope) => polyvRoutes(scope, deps));
   await app.register(async (scope) => iotRoutes(scope, deps));
+  await app.register(async (scope) => tencentVodRoutes(scope, deps));
   return { app, config };
 }
