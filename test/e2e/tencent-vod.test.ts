@@ -262,4 +262,120 @@ describe('TencentVodUploader against the local VOD + COS', () => {
     expect(Object.keys(apply.body).sort()).toEqual(['signature', 'vodSessionKey']);
     expect(rt2.wx.getStorageSync('mp-media-sdk:tencent-vod:sessions')).toBe('');
   });
+
+describe('TencentVodUploader: credentials, stale sessions, clocks, faults, signatures', () => {
+  it('credential expiry mid-upload: the COS credential (1 s) expires while a part waits; the SDK re-applies with the session key and finishes', async () => {
+    await admin('POST', '/_admin/settings', { credentialLifetimeSec: 1 });
+    const rt = runtime();
+    const video = rt.files.writeTempSized('expiry.mp4', 3 * MB, 11);
+    // each part leaves 2.5 s after it was signed: its credential has certainly expired by then
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: 1, action: { type: 'delay', ms: 2500 } });
+    const vodBefore = (await vodLog()).length;
+    const cosBefore = (await cosLog()).length;
+    const r = upload(rt, { mediaFile: { tempFilePath: video }, chunkSize: MB, chunkParallelLimit: 1 });
+    const res = (await r.settled) as TencentVodResult;
+    expect(r.errors).toEqual([]);
+    expect(Buffer.compare(await readBack(res.videoUrl!), source(rt, video))).toBe(0);
+    const applies = (await vodLog()).slice(vodBefore).filter((l) => l.action === 'ApplyUploadUGC');
+    expect(applies.length).toBeGreaterThanOrEqual(2);
+    for (const a of applies.slice(1)) expect(Object.keys(a.body).sort()).toEqual(['signature', 'vodSessionKey']);
+    expect(rt.requests.filter((q) => q.fault).length).toBe(1);
+    // COS really refused the stale credential once, and the retried part went through with the new one
+    const refused = (await cosLog()).slice(cosBefore).filter((l) => l.status === 403);
+    expect(refused.map((l) => [l.op, l.code])).toEqual([['UploadPart', 'AccessDenied']]);
+  });
+
+  it('a session older than a day: the resume Apply is refused once, the upload starts fresh (no error loop)', async () => {
+    const sandboxDir = mkdtempSync(path.join(os.tmpdir(), 'tvod-stale-'));
+    dirs.push(sandboxDir);
+    const openid = `otvstale${randomBytes(4).toString('hex')}`;
+    const rt1 = runtime({ sandboxDir, openid });
+    const data = randomBytes(3 * MB);
+    const p1 = rt1.files.writeTemp('stale.mp4', data);
+    let killed = false;
+    upload(rt1, { mediaFile: { tempFilePath: p1 }, chunkSize: MB, chunkParallelLimit: 1, progressInterval: 0, progress: (p) => {
+      if (!killed && p.loaded >= MB) {
+        killed = true;
+        rt1.kill();
+      }
+    } });
+    await until(() => killed, 'the kill');
+    const rt2 = runtime({ sandboxDir, openid });
+    const entry: any = Object.values(rt2.wx.getStorageSync('mp-media-sdk:tencent-vod:sessions'))[0];
+    await admin('POST', '/_admin/sessions/age', { key: entry.vodSessionKey, ms: 25 * 3600 * 1000 });
+    const vodBefore = (await vodLog()).length;
+    const r = upload(rt2, { mediaFile: { tempFilePath: rt2.files.writeTemp('again.mp4', data) }, chunkSize: MB });
+    const res = (await r.settled) as TencentVodResult;
+    expect(r.errors).toEqual([]);
+    expect(Buffer.compare(await readBack(res.videoUrl!), data)).toBe(0);
+    const calls = (await vodLog()).slice(vodBefore).map((l) => [l.action, l.code, Object.keys(l.body).includes('vodSessionKey')]);
+    expect(calls).toEqual([
+      ['ApplyUploadUGC', 10001, true],
+      ['ApplyUploadUGC', 0, false],
+      ['CommitUploadUGC', 0, true],
+    ]);
+  });
+
+  it('clock skew: a phone clock 3 days ahead or behind does not matter (KeyTime comes from the server)', async () => {
+    for (const skew of [3 * 86400000, -3 * 86400000]) {
+      const rt = runtime();
+      const video = rt.files.writeTempSized('skew.mp4', 2 * MB + 1, 13);
+      const r = upload(rt, { mediaFile: { tempFilePath: video }, chunkSize: MB }, appAdapter(rt, skew));
+      const res = (await r.settled) as TencentVodResult;
+      expect(r.errors).toEqual([]);
+      expect(Buffer.compare(await readBack(res.videoUrl!), source(rt, video))).toBe(0);
+    }
+  });
+
+  it('network faults: Apply reset → backup host; a part reset and a 500 → retried; Commit 502 → retried; every fault fired once', async () => {
+    const rt = runtime();
+    const video = rt.files.writeTempSized('faults.mp4', 3 * MB, 17);
+    rt.faults.add({ match: { url: /vod2\.qcloud\.com\/v3\/index\.php\?Action=ApplyUploadUGC/ }, times: 1, action: { type: 'reset' } });
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=2&/ }, times: 1, action: { type: 'reset' } });
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=3&/ }, times: 1, action: { type: 'status', status: 500, body: '<Error><Code>InternalError</Code></Error>', headers: { 'x-cos-request-id': 'fault' } } });
+    rt.faults.add({ match: { url: /Action=CommitUploadUGC/ }, times: 1, action: { type: 'status', status: 502, body: 'bad gateway' } });
+    const r = upload(rt, { mediaFile: { tempFilePath: video }, chunkSize: MB, chunkParallelLimit: 1 });
+    const res = (await r.settled) as TencentVodResult;
+    expect(r.errors).toEqual([]);
+    expect(Buffer.compare(await readBack(res.videoUrl!), source(rt, video))).toBe(0);
+    expect(rt.requests.filter((q) => q.fault).length).toBe(4);
+    expect(rt.requests.some((q) => /vod2\.dnsv1\.com\/v3\/index\.php\?Action=ApplyUploadUGC/.test(q.url) && q.status === 200)).toBe(true);
+  });
+
+  it('network down for good: NETWORK_ERROR at stage apply, retryable, after the backoff; nothing left behind', async () => {
+    const rt = runtime();
+    rt.faults.add({ match: { url: /index\.php/ }, times: Infinity, action: { type: 'reset' } });
+    const r = upload(rt, { mediaFile: { tempFilePath: rt.files.writeTempSized('down.mp4', 1000, 1) } });
+    const e = (await r.settled) as TencentVodError;
+    expect(e).toMatchObject({ code: 'NETWORK_ERROR', stage: 'apply', retryable: true });
+    expect(r.errors).toHaveLength(1);
+    expect(rt.requests.filter((q) => /index\.php/.test(q.url)).length).toBe(4);
+  });
+
+  it('one-time signatures: a reused signature is refused; getSignature is asked again, then INVALID_SIGNATURE (stage apply, not retryable)', async () => {
+    const rt = runtime();
+    const app = new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(rt.wx) });
+    const once = (await app.call<{ signature: string }>('POST', '/api/tencent-vod/signature', {})).signature;
+    const video = rt.files.writeTempSized('once.mp4', 1000, 2);
+    const first = upload(rt, { mediaFile: { tempFilePath: video }, getSignature: (cb: (s: string) => void) => void cb(once) });
+    expect(((await first.settled) as TencentVodResult).fileId).toMatch(/^\d+$/); // Apply + Commit of one session may share it
+    let asked = 0;
+    const second = upload(rt, { mediaFile: { tempFilePath: rt.files.writeTempSized('once2.mp4', 2000, 3) }, getSignature: () => (asked++, once) });
+    const e = (await second.settled) as TencentVodError;
+    expect(e).toMatchObject({ code: 'INVALID_SIGNATURE', stage: 'apply', retryable: false, details: { vodCode: 10004 } });
+    expect(e.message).toMatch(/duplicate vod signature/);
+    expect(asked).toBe(3);
+  });
+
+  it('getSignature that throws, rejects or gives nothing: SIGNATURE_FAILED at stage sign; bad options: INVALID_OPTION', async () => {
+    const rt = runtime();
+    const video = rt.files.writeTempSized('sig.mp4', 100, 4);
+    for (const getSignature of [() => { throw new Error('boom'); }, () => Promise.reject(new Error('no')), () => Promise.resolve('')]) {
+      const e = (await upload(rt, { mediaFile: { tempFilePath: video }, getSignature: getSignature as any }).settled) as TencentVodError;
+      expect(e).toMatchObject({ code: 'SIGNATURE_FAILED', stage: 'sign' });
+    }
+    expect(await upload(rt, { mediaFile: {} as any }).settled).toMatchObject({ code: 'INVALID_OPTION' });
+    expect(await upload(rt, { mediaFile: { tempFilePath: video }, mediaName: 'a/b' }).settled).toMatchObject({ code: 'INVALID_OPTION' });
+    expect(await upload(rt, { mediaFile: { tempFilePath: 'http://tmp/missing.mp4' } }).settled).toMatchObject({ code: 'FILE_NOT_FOUND' });
+  });
 });
