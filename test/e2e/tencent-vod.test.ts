@@ -262,6 +262,7 @@ describe('TencentVodUploader against the local VOD + COS', () => {
     expect(Object.keys(apply.body).sort()).toEqual(['signature', 'vodSessionKey']);
     expect(rt2.wx.getStorageSync('mp-media-sdk:tencent-vod:sessions')).toBe('');
   });
+});
 
 describe('TencentVodUploader: credentials, stale sessions, clocks, faults, signatures', () => {
   it('credential expiry mid-upload: the COS credential (1 s) expires while a part waits; the SDK re-applies with the session key and finishes', async () => {

@@ -379,9 +379,9 @@ export class TencentVodUploader {
         if ((this.stateValue as TencentVodUploadState) === 'running') this.succeed(r);
         return;
       } catch (e) {
-        const st = this.stateValue as TencentVodUploadState;
-        if (st === 'canceled') return;
-        if (st === 'paused' && (isAbort(e) || this.ctrl.signal.aborted)) continue;
+        if ((this.stateValue as TencentVodUploadState) === 'canceled') return;
+        // stopped by pause(): wait for restart() at the top of the loop (or go on at once if it already came)
+        if (this.ctrl.signal.aborted && this.ctrl.signal.reason === 'pause') continue;
         this.dropCheckpointOnFatal(e);
         this.fail(toError(e, this.stage));
         return;

@@ -7,6 +7,7 @@
  *        procedure / classId / vodSubAppId / storageRegion from the config; sourceContext + sessionContext = the
  *        user's opaque token; oneTimeValid=1 unless TENCENT_VOD_ONE_TIME=0; validity TENCENT_VOD_SIGNATURE_TTL (600 s).
  *   POST /api/tencent-vod/events      (public, the PUSH receiver; Sign/T checked when TENCENT_VOD_EVENT_SIGN_KEY is set)
+ *   GET  /api/tencent-vod/config      (login)  → {localCloud, vodHost?} (the vod2 host the SDK must use with the local cloud)
  *   GET  /api/tencent-vod/videos      (login)  → {videos: [{fileId, name, state, mediaUrl?, coverUrl?, createdAt, updatedAt}]}
  *   GET  /api/tencent-vod/videos/:fileId (owner only) → DescribeMediaInfos: {fileId, name, state, mediaUrl, coverUrl, size, type}
  * A PULL worker (TENCENT_VOD_EVENTS=pull, the default) loops PullEvents → apply → ConfirmEvents. PUSH and PULL share one
@@ -53,6 +54,7 @@ export const tencentVodSchemas = {
     response: z.object({ ok: z.literal(true), applied: z.boolean() }),
   },
   videos: { response: z.object({ videos: z.array(videoItem) }) },
+  config: { response: z.object({ localCloud: z.boolean(), vodHost: z.string().optional() }) },
   video: {
     params: z.object({ fileId: z.string().regex(/^\d{1,32}$/, 'fileId: digits') }).strict(),
     response: videoItem.omit({ createdAt: true, updatedAt: true }).extend({ size: z.number().optional(), type: z.string().optional() }),
@@ -130,6 +132,12 @@ export default async function tencentVodRoutes(app: FastifyInstance, deps: AppDe
       storageRegion: c.storageRegion,
     });
     return tencentVodSchemas.signature.response.parse({ signature, expireTime });
+  });
+
+  /** Where the SDK sends vod2 requests: the default vod2.qcloud.com, or the local cloud's listener. */
+  app.get('/api/tencent-vod/config', async () => {
+    const c = need();
+    return tencentVodSchemas.config.response.parse({ localCloud: c.localCloud, ...(c.localCloud && deps.cloud ? { vodHost: deps.cloud.tvod } : {}) });
   });
 
   app.post('/api/tencent-vod/events', async (req) => {

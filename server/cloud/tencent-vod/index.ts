@@ -163,10 +163,11 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
         }, ms);
         timers.add(t);
       };
-      app.addHook('onClose', async () => {
+      // preClose: end long polls before fastify waits for in-flight requests
+      app.addHook('preClose', async () => {
         closed = true;
         for (const t of timers) clearTimeout(t);
-        for (const w of waiters) w();
+        for (const w of [...waiters]) w();
       });
       const secrets = { [DEV_CREDENTIALS.tencent.secretId]: DEV_CREDENTIALS.tencent.secretKey };
       const media = (key: string) => `${ctx.urls.tvod}/media/${key}`;
