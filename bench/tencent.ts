@@ -90,6 +90,11 @@ export async function runTencentBench(opts: { log?: (s: string) => void } = {}) 
     await c.app.login();
     const wxPath = tempFile(c.rt, `tbench-${size}.mp4`, size);
     const real = c.rt.files.realPath(wxPath);
+    // warm-up (untimed): every contender once on a small file, so no round pays for JIT or the cold stack
+    const warm = tempFile(c.rt, 'tbench-warm.mp4', 2 * partSize + 1);
+    await ours(c, warm, partSize, parallel).done();
+    await runOfficial(c, warm, 2 * partSize + 1, partSize, parallel);
+    await runCosNode(stack, c, c.rt.files.realPath(warm), partSize, parallel);
     // ---- throughput
     const best = { ours: Infinity, official: Infinity, cosNode: Infinity };
     for (let r = 0; r < rounds; r++) {
