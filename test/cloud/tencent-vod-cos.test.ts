@@ -154,8 +154,43 @@ describe('vod2 v3 + COS with cos-nodejs-sdk-v5', () => {
   });
 });
 
+describe('COS PostObject (policy form, doc 436/14690)', () => {
+  it('a policy-signed form upload is stored byte-exact; a wrong q-signature or a key outside the policy is refused', async () => {
+    const { cosPostPolicySignature } = await import('../../sdk/src/tencent-vod/cos-signature');
+    const { LOCAL_COS_HOST } = await import('../../server/cloud/tencent-vod');
+    const apply = await v3('ApplyUploadUGC', { signature: sign(), videoName: 'form', videoType: 'mp4' });
+    const d = apply.data;
+    const t = d.tempCertificate;
+    const key = d.video.storagePath.replace(/^\//, '');
+    const keyTime = `${d.timestamp};${t.expiredTime}`;
+    const policyJson = JSON.stringify({ expiration: new Date(Date.now() + 600000).toISOString(), conditions: [{ 'q-sign-algorithm': 'sha1' }, { 'q-ak': t.secretId }, { 'q-sign-time': keyTime }, ['starts-with', '$key', key.split('/')[0]]] });
+    const data = randomBytes(70000);
+    const post = (fields: Record<string, string>) => {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      form.append('file', new Blob([data]), 'x.mp4');
+      return fetch(`${cloud.urls.tvod}/`, { method: 'POST', headers: { 'Vod-Forward-Cos': LOCAL_COS_HOST }, body: form });
+    };
+    const good = { key, policy: Buffer.from(policyJson).toString('base64'), 'q-sign-algorithm': 'sha1', 'q-ak': t.secretId, 'q-key-time': keyTime, 'q-signature': cosPostPolicySignature(t.secretKey, keyTime, policyJson), 'x-cos-security-token': t.token, success_action_status: '201' };
+    const bad = await post({ ...good, 'q-signature': '0'.repeat(40) });
+    expect(bad.status).toBe(403);
+    expect(await bad.text()).toContain('<Code>SignatureDoesNotMatch</Code>');
+    const outside = await post({ ...good, key: 'other/x.mp4' });
+    expect(outside.status).toBe(403);
+    const ok = await post(good);
+    expect(ok.status).toBe(201);
+    expect(ok.headers.get('x-cos-request-id')).toBeTruthy();
+    expect(await ok.text()).toContain('<PostResponse>');
+    const back = await fetch(`${cloud.urls.tvod}/media/${key}`);
+    expect(back.status).toBe(404); // not committed yet: media URLs serve committed files only
+    const commit = await v3('CommitUploadUGC', { signature: sign(), vodSessionKey: d.vodSessionKey });
+    const got = Buffer.from(await (await fetch(commit.data.video.url)).arrayBuffer());
+    expect(Buffer.compare(got, data)).toBe(0);
+  });
+});
+
 describe('API 3.0 with tencentcloud-sdk-nodejs-vod (TC3, service from the credential scope)', () => {
-  const client = (secretKey = dev.secretKey) =>
+  const client = (secretKey: string = dev.secretKey) =>
     new vod.v20180717.Client({ credential: { secretId: dev.secretId, secretKey }, region: '', profile: { httpProfile: { endpoint: cloud.urls.tvod.replace(/^http:\/\//, ''), protocol: 'http://', reqTimeout: 15 } } });
 
   it('PullEvents gets NewFileUpload with the SourceContext, ConfirmEvents removes it, DescribeMediaInfos describes the file', async () => {

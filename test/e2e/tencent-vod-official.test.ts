@@ -133,4 +133,44 @@ describe('vod-wx-sdk-v2 1.1.2 (official) against the local cloud, and ours besid
     expect(rt.requests.filter((r) => /vod2\.qcloud\.com\/[^v]/.test(r.url)).length).toBeGreaterThan(0);
     expect(LOCAL_COS_HOST).toMatch(/\.cos\.ap-guangzhou\.myqcloud\.com$/);
   });
+
+  it('below base library 2.10.0 the official SDK falls back to PostObject (wx.uploadFile, Signature field): accepted, byte-exact', async () => {
+    const old = createWxRuntime({ wechatUrl: stack.cloud!.wechat, openid: `oold${randomBytes(5).toString('hex')}`, sdkVersion: '2.9.0', hostMap: { 'vod2.qcloud.com': stack.cloud!.tvod } });
+    const logSpy = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const app = new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(old.wx) });
+      const video = old.files.writeTempSized('0123456789abcdef0123456789abcdee.mp4', 3 * MB + 77, 44);
+      old.install();
+      const g = globalThis as any;
+      g.window = g;
+      let mod: any;
+      try {
+        jest.isolateModules(() => {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          mod = require('vod-wx-sdk-v2');
+        });
+      } finally {
+        delete g.window;
+      }
+      const cosBefore = (await get(stack.cloud!.cos, '/_admin/requests')).requests.length;
+      const res: any = await new Promise((resolve, reject) =>
+        mod.start({
+          mediaFile: { tempFilePath: video, size: 3 * MB + 77 },
+          mediaName: 'old base library',
+          getSignature: (cb: (s: string) => void) => void app.call<{ signature: string }>('POST', '/api/tencent-vod/signature', {}).then((r) => cb(r.signature), reject),
+          progress: () => undefined,
+          finish: resolve,
+          error: reject,
+        }),
+      );
+      expect(Buffer.compare(await readBack(res.videoUrl), readFileSync(old.files.realPath(video)))).toBe(0);
+      const ops = (await get(stack.cloud!.cos, '/_admin/requests')).requests.slice(cosBefore).filter((l: any) => l.op !== 'GetObject');
+      expect(ops.map((l: any) => [l.op, l.status, l.viaVodProxy])).toEqual([['PostObject', 200, true]]);
+      expect(old.requests.some((r) => r.api === 'uploadFile')).toBe(true);
+    } finally {
+      logSpy.mockRestore();
+      await old.close();
+      rt.install();
+    }
+  });
 });

@@ -10,7 +10,7 @@
  *   3. vod2 proxy:    any host with `Vod-Forward-Cos: <virtual host>` (vod-wx-sdk-v2; served by the tvod listener)
  * The signature is checked against that virtual host in every mode.
  *
- * Operations: PutObject, GetObject / HeadObject (Range), DeleteObject, InitiateMultipartUpload, UploadPart,
+ * Operations: PutObject, PostObject (form upload, Signature or policy), GetObject / HeadObject (Range), DeleteObject, InitiateMultipartUpload, UploadPart,
  * ListParts, CompleteMultipartUpload (idempotent), AbortMultipartUpload, ListMultipartUploads. Objects and parts
  * are streamed to disk (server/cloud/object-store); ETags are the lower-case MD5, CRC-64 in x-cos-hash-crc64ecma.
  */
@@ -21,7 +21,8 @@ import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { CloudContext, CloudProvider } from '../context';
 import { ObjectStore, ObjectMeta, PartMeta } from '../object-store';
-import { cosSign, parseCosAuthorization } from '../../../sdk/src/tencent-vod/cos-signature';
+import { cosPostPolicySignature, cosSign, parseCosAuthorization } from '../../../sdk/src/tencent-vod/cos-signature';
+import Busboy from '@fastify/busboy';
 
 export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * 1024;
 export const MIN_PART_SIZE = 1024 * 1024;
@@ -192,6 +193,12 @@ export function createCosService(o: CosServiceOptions): CosService {
       entry.bucket = bucket;
       if (!o.buckets().includes(bucket)) throw new CosError(404, 'NoSuchBucket', 'The specified bucket does not exist.');
       const m = req.method;
+      if (m === 'POST' && !key && /^multipart\/form-data/i.test(String(req.headers['content-type'] || ''))) {
+        entry.op = 'PostObject';
+        const r = await postObject(req, reply, host, bucket, entry);
+        entry.status = reply.statusCode;
+        return r;
+      }
       const op = !key
         ? m === 'GET' && 'uploads' in query
           ? 'ListMultipartUploads'
@@ -361,6 +368,111 @@ export function createCosService(o: CosServiceOptions): CosService {
         return reply.status(204).send();
     }
     throw new CosError(405, 'MethodNotAllowed', op);
+  }
+
+  /**
+   * PostObject (multipart/form-data, `file` last): signed either with `Signature` (a header-style Authorization for
+   * `post /` — what cos-wx-sdk sends through wx.uploadFile) or with `policy` + q-sign-algorithm / q-ak / q-key-time /
+   * q-signature (doc 436/14690). `x-cos-security-token` as a field; `${filename}` in the key; success_action_status.
+   */
+  function postObject(req: FastifyRequest, reply: FastifyReply, host: string, bucket: string, entry: CosLogEntry): Promise<FastifyReply> {
+    return new Promise<FastifyReply>((resolve, reject) => {
+      const fields: Record<string, string> = {};
+      let fileSeen = false;
+      let work: Promise<FastifyReply> | undefined;
+      let bb: InstanceType<typeof Busboy>;
+      try {
+        bb = new Busboy({ headers: req.headers as { 'content-type': string }, limits: { fileSize: MAX_OBJECT_SIZE, fields: 200, files: 1, fieldSize: 1024 * 1024 } });
+      } catch {
+        reject(new CosError(400, 'MalformedPOSTRequest', 'The body of your POST request is not well-formed multipart/form-data.'));
+        return;
+      }
+      bb.on('field', (name: string, value: string) => {
+        fields[name.toLowerCase()] = value;
+      });
+      bb.on('file', (_name: string, stream: Readable, filename: string, _enc: string, mime: string) => {
+        fileSeen = true;
+        work = (async () => {
+          const key = (fields.key || '').replace(/\$\{filename\}/g, filename || '');
+          entry.key = key;
+          if (!key) throw new CosError(400, 'InvalidArgument', 'The form has no key field.');
+          authorizePost(fields, host, bucket, key, entry);
+          const { tmp, body } = await store.receive(stream, MAX_OBJECT_SIZE);
+          entry.bytesIn = body.size;
+          const policy = fields.policy ? parsePolicy(fields.policy) : undefined;
+          const range = policy && policy.conditions.find((c) => Array.isArray(c) && c[0] === 'content-length-range');
+          if (Array.isArray(range) && (body.size < Number(range[1]) || body.size > Number(range[2]))) {
+            await store.discard(tmp);
+            throw new CosError(400, body.size > Number(range[2]) ? 'EntityTooLarge' : 'EntityTooSmall', 'The object size is outside the policy\'s content-length-range.');
+          }
+          const meta: ObjectMeta = { bucket, key, size: body.size, etag: quotedMd5(body.md5), crc64: body.crc64, contentType: fields['content-type'] || mime || 'application/octet-stream', lastModified: o.ctx.now(), type: 'Normal', meta: Object.fromEntries(Object.entries(fields).filter(([k]) => k.startsWith('x-cos-meta-'))) };
+          await store.commitObject(tmp, meta);
+          const status = [200, 201, 204].includes(Number(fields.success_action_status)) ? Number(fields.success_action_status) : 204;
+          reply.header('ETag', meta.etag).header('x-cos-hash-crc64ecma', meta.crc64).header('Location', `http://${host}/${encodeURI(key)}`);
+          if (status === 201) return reply.status(201).type('application/xml').send(toXml('PostResponse', { Location: `http://${host}/${encodeURI(key)}`, Bucket: bucket, Key: key, ETag: meta.etag }));
+          return reply.status(status).send();
+        })();
+        work.catch(() => stream.resume());
+      });
+      bb.on('finish', () => {
+        if (!fileSeen) return reject(new CosError(400, 'InvalidArgument', 'The form has no file field (it must be the last field).'));
+        work!.then(resolve, reject);
+      });
+      bb.on('error', () => reject(new CosError(400, 'MalformedPOSTRequest', 'The body of your POST request is not well-formed multipart/form-data.')));
+      req.raw.pipe(bb);
+    });
+  }
+
+  function parsePolicy(b64: string): { expiration?: string; conditions: unknown[] } {
+    try {
+      const p = JSON.parse(Buffer.from(b64, 'base64').toString('utf8'));
+      return { expiration: p.expiration, conditions: Array.isArray(p.conditions) ? p.conditions : [] };
+    } catch {
+      throw new CosError(400, 'InvalidPolicyDocument', 'The policy is not base64 JSON.');
+    }
+  }
+
+  function authorizePost(f: Record<string, string>, host: string, bucket: string, key: string, entry: CosLogEntry): void {
+    let ak: string;
+    let keyTime: string;
+    let check: (secretKey: string) => boolean;
+    if (f.signature) {
+      const a = parseCosAuthorization(f.signature);
+      if (!a) throw new CosError(403, 'AccessDenied', 'The Signature field is not a q-sign-algorithm=sha1 signature.');
+      entry.signedHeaders = a.headerList;
+      ak = a.ak;
+      keyTime = a.keyTime;
+      const headers: Record<string, string> = {};
+      for (const n of a.headerList) headers[n] = n === 'host' ? host : f[n] || '';
+      check = (sk) => [`/`, `/${key}`].some((pathname) => safeEq(cosSign({ secretId: ak, secretKey: sk, method: 'POST', pathname, headers, keyTime }).signature, a.signature));
+    } else if (f.policy && f['q-ak'] && f['q-key-time'] && f['q-signature']) {
+      ak = f['q-ak'];
+      keyTime = f['q-key-time'];
+      const policyJson = Buffer.from(f.policy, 'base64').toString('utf8');
+      const policy = parsePolicy(f.policy);
+      if (policy.expiration && Date.parse(policy.expiration) < o.ctx.now()) throw new CosError(403, 'AccessDenied', 'Invalid according to Policy: Policy expired.');
+      for (const c of policy.conditions) {
+        const [op, name, value] = Array.isArray(c) ? c : ['eq', `$${Object.keys(c as object)[0]}`, Object.values(c as object)[0]];
+        const field = String(name).replace(/^\$/, '').toLowerCase();
+        // the conditions name q-sign-time; the form field carrying it is q-key-time
+        const actual = field === 'bucket' ? bucket : field === 'key' ? key : field === 'q-sign-time' ? f['q-sign-time'] || f['q-key-time'] || '' : f[field] || '';
+        if (op === 'eq' && String(actual) !== String(value)) throw new CosError(403, 'AccessDenied', `Invalid according to Policy: Policy Condition failed: ${field}.`);
+        if (op === 'starts-with' && !String(actual).startsWith(String(value))) throw new CosError(403, 'AccessDenied', `Invalid according to Policy: Policy Condition failed: ${field}.`);
+      }
+      check = (sk) => safeEq(cosPostPolicySignature(sk, keyTime, policyJson), f['q-signature'].toLowerCase());
+    } else {
+      throw new CosError(403, 'AccessDenied', 'The form carries neither Signature nor policy + q-* fields.');
+    }
+    const cred = o.credential(ak);
+    if (!cred) throw new CosError(403, 'InvalidAccessKeyId', 'The access key Id format you provided is invalid or the key does not exist.');
+    const kt = /^(\d+);(\d+)$/.exec(keyTime);
+    const now = nowSec();
+    if (!kt) throw new CosError(403, 'AccessDenied', 'q-key-time is not "<start>;<end>".');
+    if (parseInt(kt[2], 10) < now) throw new CosError(403, 'AccessDenied', 'Request has expired');
+    if (cred.token !== undefined && (!f['x-cos-security-token'] || !safeEq(f['x-cos-security-token'], cred.token))) throw new CosError(403, 'InvalidAccessKeyId', 'The x-cos-security-token does not belong to this temporary SecretId.');
+    if (cred.expiredTime !== undefined && cred.expiredTime < now) throw new CosError(403, 'AccessDenied', 'Request has expired');
+    if (!check(cred.secretKey)) throw new CosError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    if (cred.bucket !== undefined && !(cred.bucket === bucket && (cred.keys || []).includes(key))) throw new CosError(403, 'AccessDenied', 'Access Denied. (the temporary credential is scoped to its upload session\'s objects)');
   }
 
   function serveObject(req: FastifyRequest, reply: FastifyReply, meta: ObjectMeta | undefined, head: boolean): FastifyReply {
