@@ -379,4 +379,39 @@ describe('TencentVodUploader: credentials, stale sessions, clocks, faults, signa
     expect(await upload(rt, { mediaFile: { tempFilePath: video }, mediaName: 'a/b' }).settled).toMatchObject({ code: 'INVALID_OPTION' });
     expect(await upload(rt, { mediaFile: { tempFilePath: 'http://tmp/missing.mp4' } }).settled).toMatchObject({ code: 'FILE_NOT_FOUND' });
   });
+
+  it('background: WeChat interrupts the requests; the SDK waits for onAppShow (no retries burnt, no request while hidden) and finishes', async () => {
+    const rt = runtime({ backgroundInterruptMs: 50 });
+    const video = rt.files.writeTempSized('bg.mp4', 4 * MB, 19);
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: 2, action: { type: 'delay', ms: 3000 } });
+    const r = upload(rt, { mediaFile: { tempFilePath: video }, chunkSize: MB, chunkParallelLimit: 2, chunkRetryTimes: 0 });
+    await until(() => rt.requests.some((q) => /partNumber=/.test(q.url) && q.endedAt === undefined), 'a part in the air');
+    rt.app.hide();
+    await until(() => rt.requests.some((q) => /interrupted/.test(String(q.error))) && rt.inflight().active === 0, 'the interruption');
+    const hiddenAt = rt.requests.length;
+    // while hidden nothing is sent (the SDK waits for the foreground instead of retrying): an absence, so watch a
+    // window (retries would show up within a few ms; a slower machine only makes this more lenient)
+    const t0 = Date.now();
+    await until(() => Date.now() - t0 >= 300 || rt.requests.length > hiddenAt, 'a quiet window');
+    expect(rt.requests.length).toBe(hiddenAt);
+    rt.app.show();
+    const res = (await r.settled) as TencentVodResult;
+    expect(r.errors).toEqual([]);
+    expect(Buffer.compare(await readBack(res.videoUrl!), source(rt, video))).toBe(0);
+  });
+
+  it('cover-only replacement of an existing file (fileId + coverFile)', async () => {
+    const rt = runtime();
+    const first = (await upload(rt, { mediaFile: { tempFilePath: rt.files.writeTempSized('base.mp4', 5000, 23) } }).settled) as TencentVodResult;
+    const png = rt.files.writeTempSized('new-cover.png', 4000, 24);
+    const r = upload(rt, { fileId: first.fileId, coverFile: { tempFilePath: png } });
+    const res = (await r.settled) as TencentVodResult;
+    expect(r.errors).toEqual([]);
+    expect(res).toMatchObject({ fileId: first.fileId, coverUrl: expect.stringMatching(/\.png$/), videoUrl: undefined });
+    expect(Buffer.compare(await readBack(res.coverUrl!), source(rt, png))).toBe(0);
+    const api = new vod.v20180717.Client({ credential: DEV_CREDENTIALS.tencent, region: '', profile: { httpProfile: { endpoint: stack.cloud!.tvod.replace(/^http:\/\//, ''), protocol: 'http://' } } });
+    const info = await api.DescribeMediaInfos({ FileIds: [first.fileId] });
+    expect(info.MediaInfoSet![0].BasicInfo!.CoverUrl).toBe(res.coverUrl);
+    expect(await upload(rt, { fileId: first.fileId }).settled).toMatchObject({ code: 'INVALID_OPTION' });
+  });
 });

@@ -169,6 +169,7 @@ function toError(e: unknown, stage: TencentVodStage): TencentVodError {
 }
 
 const isAbort = (e: unknown) => e instanceof MediaKitError && e.code === PlatformErrorCode.Aborted;
+const isInterrupted = (e: unknown) => e instanceof MediaKitError && e.code === PlatformErrorCode.Interrupted;
 
 function retryable(e: unknown): boolean {
   if (!(e instanceof MediaKitError)) return false;
@@ -230,6 +231,10 @@ export class TencentVodUploader {
   private rejectDone!: (e: TencentVodError) => void;
   private best = 0;
   private bestLoaded = 0;
+  private hidden = false;
+  private showWaiters: Array<() => void> = [];
+  private offHide: () => void = () => undefined;
+  private offShow: () => void = () => undefined;
   private lastEmit = -Infinity;
   private runStart = { at: 0, loaded: 0 };
 
@@ -257,6 +262,13 @@ export class TencentVodUploader {
     this.timeout = o.requestTimeout || 60000;
     this.mediaName = o.mediaName || o.fileName || '来自小程序';
     if (!adapter) return;
+    this.offHide = adapter.onAppHide(() => (this.hidden = true));
+    this.offShow = adapter.onAppShow(() => {
+      this.hidden = false;
+      const w = this.showWaiters;
+      this.showWaiters = [];
+      w.forEach((f) => f());
+    });
     const invalid = this.validate();
     if (invalid) {
       this.deferFail(new TencentVodError(TencentVodErrorCode.InvalidOption, invalid, 'apply', false));
@@ -340,9 +352,19 @@ export class TencentVodUploader {
     Promise.resolve().then(() => this.fail(e));
   }
 
+  private unsubscribe(): void {
+    try {
+      this.offHide();
+      this.offShow();
+    } catch {
+      /* adapter without lifecycle events */
+    }
+  }
+
   private fail(e: TencentVodError): void {
     if (this.settled) return;
     this.settled = true;
+    this.unsubscribe();
     if (this.stateValue !== 'canceled') this.stateValue = 'failed';
     this.rejectDone(e);
     if (this.o.error) this.safeCall(() => this.o.error!(e));
@@ -351,6 +373,7 @@ export class TencentVodUploader {
   private succeed(r: TencentVodResult): void {
     if (this.settled) return;
     this.settled = true;
+    this.unsubscribe();
     this.stateValue = 'done';
     this.emitProgress(true);
     this.resolveDone(r);
@@ -471,6 +494,21 @@ export class TencentVodUploader {
     });
   }
 
+  /**
+   * WeChat cuts requests ("fail interrupted") a few seconds after the app goes to the background. While hidden, wait
+   * for onAppShow instead of spending retries; true when it waited (the caller retries at once).
+   */
+  private waitForeground(signal: AbortSignalLike): Promise<boolean> {
+    if (!this.hidden) return Promise.resolve(false);
+    return new Promise<boolean>((resolve, reject) => {
+      const off = signal.onAbort((r) => reject(new MediaKitError(PlatformErrorCode.Aborted, `aborted (${String(r)})`)));
+      this.showWaiters.push(() => {
+        off();
+        resolve(true);
+      });
+    });
+  }
+
   private sleep(ms: number, signal: AbortSignalLike): Promise<void> {
     return new Promise((resolve, reject) => {
       const h = this.adapter.setTimeout(() => {
@@ -493,6 +531,7 @@ export class TencentVodUploader {
     let host = 0;
     let failures = 0;
     let sigRetries = 0;
+    let late = 0;
     for (;;) {
       const sig = await this.signature(signal);
       this.stage = stage;
@@ -513,6 +552,14 @@ export class TencentVodUploader {
       } catch (e) {
         if (signal.aborted || isAbort(e)) throw e;
         reqErr = e;
+      }
+      if (reqErr && !retryable(reqErr)) throw toError(reqErr, stage);
+      if (reqErr && isInterrupted(reqErr)) {
+        if (await this.waitForeground(signal)) continue;
+        if (late < 3) {
+          late++;
+          continue;
+        }
       }
       const d = data as { code?: number; message?: string; data?: Record<string, unknown> } | undefined;
       const transient = reqErr ? retryable(reqErr) : status >= 500 || status === 429 || !d || typeof d.code !== 'number';
@@ -636,6 +683,7 @@ export class TencentVodUploader {
   private async withCos<T>(fn: () => Promise<T>, signal: AbortSignalLike): Promise<T> {
     let failures = 0;
     let renews = 0;
+    let late = 0;
     for (;;) {
       const s = this.session!;
       if (this.renewing) await this.renewing;
@@ -645,6 +693,14 @@ export class TencentVodUploader {
         return await fn();
       } catch (e) {
         if (signal.aborted || isAbort(e)) throw e;
+        if (isInterrupted(e)) {
+          if (await this.waitForeground(signal)) continue;
+          // a phone suspends JS in the background: the "interrupted" failure may arrive only after onAppShow
+          if (late < 3) {
+            late++;
+            continue;
+          }
+        }
         if (expiredCredential(e) && renews < 2) {
           renews++;
           await this.renew(signal);
