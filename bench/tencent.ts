@@ -31,8 +31,8 @@ function tencentClient(stack: BenchStack, extra: Parameters<typeof client>[1] = 
 
 const signature = (c: Client) => () => c.app.call<{ signature: string }>('POST', '/api/tencent-vod/signature', {}).then((r) => r.signature);
 
-function ours(c: Client, wxPath: string, partSize: number, parallel: number, adapter: PlatformAdapter = createWxAdapter(c.rt.wx)) {
-  return TencentVodUploader.start({ adapter, mediaFile: { tempFilePath: wxPath }, mediaName: 'bench', getSignature: signature(c), chunkSize: partSize, chunkParallelLimit: parallel });
+function ours(c: Client, wxPath: string, partSize: number, parallel: number, adapter: PlatformAdapter = createWxAdapter(c.rt.wx), vodHost?: string) {
+  return TencentVodUploader.start({ adapter, vodHost, vodBackupHost: vodHost, mediaFile: { tempFilePath: wxPath }, mediaName: 'bench', getSignature: signature(c), chunkSize: partSize, chunkParallelLimit: parallel });
 }
 
 let official: { start(o: unknown): unknown } | undefined;
@@ -119,7 +119,7 @@ export async function runTencentBench(opts: { log?: (s: string) => void } = {}) 
 
     // ---- memory (ours): through the wx runtime (which, like WeChat, copies each request body), and over a thin Node
     // adapter (no runtime copies: what the SDK itself holds)
-    const measure = async (adapter?: PlatformAdapter) => {
+    const measure = async (adapter?: PlatformAdapter, vodHost?: string) => {
       if (gc) gc();
       await new Promise((r) => setTimeout(r, 50));
       if (gc) gc();
@@ -138,7 +138,7 @@ export async function runTencentBench(opts: { log?: (s: string) => void } = {}) 
             peakLive = Math.max(peakLive || 0, m.heapUsed + m.arrayBuffers - base);
           }, 25)
         : undefined;
-      await ours(c, wxPath, partSize, parallel, adapter).done();
+      await ours(c, wxPath, partSize, parallel, adapter, vodHost).done();
       clearInterval(timer);
       if (liveTimer) clearInterval(liveTimer);
       return { peak, peakLive, measured: peakLive !== undefined ? peakLive : peak };
@@ -146,7 +146,8 @@ export async function runTencentBench(opts: { log?: (s: string) => void } = {}) 
     const budget = (parallel + 1) * partSize + 16 * MiB;
     const viaRuntime = await measure();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
-    const viaNode = await measure(nodeAdapter(createWxAdapter(c.rt.wx), real, agent));
+    // the Node adapter has no host mapping: point the SDK at the local vod2 listener itself
+    const viaNode = await measure(nodeAdapter(createWxAdapter(c.rt.wx), real, agent), stack.cloud.tvod);
     agent.destroy();
     result.memory = { budgetBytes: budget, viaRuntime, viaNodeAdapter: viaNode, ratio: viaRuntime.measured / budget, nodeAdapterRatio: viaNode.measured / budget };
     log(
