@@ -151,4 +151,23 @@ describe('AppServer /api/tencent-vod with a task flow and PUSH events', () => {
       await api().ModifyEventConfig({ NotificationUrl: `${stack.appServerUrl}/api/tencent-vod/events` });
     }
   });
+
+  it('before any event: GET /videos/:fileId asks DescribeMediaInfos, the file\'s SourceContext decides (owner → uploaded, other → 403); ProcessMediaByProcedure then moves it on', async () => {
+    await api().ModifyEventConfig({ UploadMediaCompleteEventSwitch: 'OFF' });
+    try {
+      const a = user();
+      const b = user();
+      const { res } = await uploadAs(a);
+      await expect(b.app.call('GET', `/api/tencent-vod/videos/${res.fileId}`)).rejects.toMatchObject({ code: 'Forbidden' });
+      expect(await a.app.call<any>('GET', `/api/tencent-vod/videos/${res.fileId}`)).toMatchObject({ fileId: res.fileId, state: 'uploaded', mediaUrl: res.videoUrl });
+      const list = await a.app.call<{ videos: any[] }>('GET', '/api/tencent-vod/videos');
+      expect(list.videos.find((v) => v.fileId === res.fileId)).toMatchObject({ state: 'uploaded' });
+      const task = await api().ProcessMediaByProcedure({ FileId: res.fileId, ProcedureName: 'LongVideoPreset' });
+      expect(task.TaskId).toMatch(/Procedure/);
+      await fetch(`${stack.cloud!.tvod}/_admin/procedures/${res.fileId}/finish`, { method: 'POST' });
+      await until(async () => (await a.app.call<any>('GET', `/api/tencent-vod/videos/${res.fileId}`)).state === 'ready', 'ready after ProcessMediaByProcedure');
+    } finally {
+      await api().ModifyEventConfig({ UploadMediaCompleteEventSwitch: 'ON' });
+    }
+  });
 });

@@ -539,7 +539,7 @@ export class TencentVodUploader {
       let data: unknown;
       let reqErr: unknown;
       try {
-        const res = await this.adapter.request({ url: `${this.hosts[host]}/v3/index.php?Action=${action}`, method: 'POST', header: { 'content-type': 'application/json' }, data: body(sig), timeout: this.timeout, signal });
+        const res = await this.adapter.request({ url: `${this.hosts[host]}/v3/index.php?Action=${action}`, method: 'POST', header: { 'content-type': 'application/json' }, data: JSON.stringify(body(sig)), timeout: this.timeout, signal });
         status = res.statusCode;
         data = res.data;
         if (typeof data === 'string') {
