@@ -414,4 +414,19 @@ describe('TencentVodUploader: credentials, stale sessions, clocks, faults, signa
     expect(info.MediaInfoSet![0].BasicInfo!.CoverUrl).toBe(res.coverUrl);
     expect(await upload(rt, { fileId: first.fileId }).settled).toMatchObject({ code: 'INVALID_OPTION' });
   });
+
+  it('a part whose CRC-64 from COS differs from ours is sent again (CRC64_MISMATCH retried), and reported once retries run out', async () => {
+    const rt = runtime();
+    const video = rt.files.writeTempSized('crc.mp4', 2 * MB + 5, 29);
+    const lying = { type: 'status' as const, status: 200, body: '', headers: { ETag: '"00000000000000000000000000000000"', 'x-cos-hash-crc64ecma': '1', 'x-cos-request-id': 'fault' } };
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=2&/ }, times: 1, action: lying });
+    const r = upload(rt, { mediaFile: { tempFilePath: video }, chunkSize: MB, chunkParallelLimit: 1 });
+    const res = (await r.settled) as TencentVodResult;
+    expect(r.errors).toEqual([]);
+    expect(Buffer.compare(await readBack(res.videoUrl!), source(rt, video))).toBe(0);
+    expect(rt.requests.filter((q) => /partNumber=2&/.test(q.url)).length).toBe(2);
+    rt.faults.add({ match: { method: 'PUT', url: /partNumber=1&/ }, times: Infinity, action: lying });
+    const bad = upload(rt, { mediaFile: { tempFilePath: video }, chunkSize: MB, chunkParallelLimit: 1, chunkRetryTimes: 1 });
+    expect(await bad.settled).toMatchObject({ code: 'CRC64_MISMATCH', stage: 'cos', retryable: true });
+  });
 });

@@ -724,8 +724,9 @@ export class TencentVodUploader {
     if (f.size === 0 || (f.size <= sliceSize && !obj.uploadId)) {
       await this.withCos(async () => {
         const body = f.size ? await this.adapter.fs.readRange(f.path, 0, f.size) : new ArrayBuffer(0);
-        const res = await cos.call({ method: 'PUT', key: obj.key, body, signal, timeout: this.timeout });
-        this.checkCrc(res.header, body, obj.key);
+        const pending = cos.call({ method: 'PUT', key: obj.key, body, signal, timeout: this.timeout });
+        const local = this.o.verifyCrc64 === false ? undefined : crc64(body);
+        this.checkCrc((await pending).header, local, obj.key);
       }, signal);
       obj.done = true;
       obj.parts.set(1, { etag: '', size: f.size });
@@ -810,19 +811,21 @@ export class TencentVodUploader {
     return this.withCos(async () => {
       // read right before sending, drop right after: at most `parallel` parts in memory
       const body = await this.adapter.fs.readRange(obj.file.path, p.offset, p.size);
-      const res = await cos.call({ method: 'PUT', key: obj.key, query: { partNumber: String(p.number), uploadId: obj.uploadId! }, body, signal, timeout: this.timeout });
+      const pending = cos.call({ method: 'PUT', key: obj.key, query: { partNumber: String(p.number), uploadId: obj.uploadId! }, body, signal, timeout: this.timeout });
+      // our CRC-64 is computed while the part is on the wire, not after the answer
+      const local = this.o.verifyCrc64 === false ? undefined : crc64(body);
+      const res = await pending;
       const etag = getHeader(res.header, 'etag');
       if (!etag) throw new MediaKitError(PlatformErrorCode.Network, `UploadPart ${p.number} answered without an ETag.`, { status: res.statusCode });
-      this.checkCrc(res.header, body, `${obj.key} part ${p.number}`);
+      this.checkCrc(res.header, local, `${obj.key} part ${p.number}`);
       return { etag, size: p.size };
     }, signal);
   }
 
-  private checkCrc(header: Record<string, string>, body: ArrayBuffer, what: string): void {
-    if (this.o.verifyCrc64 === false) return;
+  private checkCrc(header: Record<string, string>, local: string | undefined, what: string): void {
+    if (local === undefined) return;
     const remote = getHeader(header, 'x-cos-hash-crc64ecma');
     if (!remote) return;
-    const local = crc64(body);
     if (remote !== local) throw new MediaKitError(TencentVodErrorCode.Crc64Mismatch, `CRC-64 of ${what}: COS has ${remote}, we sent ${local}.`, { remote, local });
   }
 
