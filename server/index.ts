@@ -11,7 +11,7 @@ import { buildAppServer } from './app';
 export type { CloudUrls } from './cloud';
 
 export interface DevStackOptions {
-  /** AppServer port (default 0 = ephemeral). With a fixed port the cloud takes port+1 … port+7. */
+  /** AppServer port (default 0 = ephemeral). With a fixed port the cloud takes port+1 … port+9 (cdn port+7, tvod port+8, cos port+9). */
   port?: number;
   /** Where the cloud and the AppServer keep their files (default: a new temp dir, removed by close()). */
   dataDir?: string;

@@ -10,3 +10,4 @@ export { default } from './vod-upload';
 export * from './polyv';
 export * from './iot';
 export * from './download';
+export * from './tencent-vod';

@@ -14,10 +14,11 @@ import iotRoutes from './routes/iot';
 import { errorEnvelope, installZodCompilers, isDocsRoute, registerApiDocs, responseCheckMode } from './openapi';
 import { isLoopback } from '../cloud';
 import vodPlayRoutes from './routes/vod-play';
+import tencentVodRoutes from './routes/tencent-vod';
 
 export type { AppDeps, AuthUser } from './deps';
 
-const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/api/login', '/api/health']);
+const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/api/login', '/api/health', '/api/tencent-vod/events']);
 
 /** Every JSON body the AppServer accepts: nesting and size bounds, checked before any route reads it. */
 export const BODY_LIMITS = { maxDepth: 32, maxBytes: 256 * 1024 };
@@ -114,5 +115,6 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
   await app.register(async (scope) => polyvRoutes(scope, deps));
   await app.register(async (scope) => iotRoutes(scope, deps));
   await app.register(async (scope) => vodPlayRoutes(scope, deps));
+  await app.register(async (scope) => tencentVodRoutes(scope, deps));
   return { app, config, routes };
 }

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 
-export type ProviderName = 'wechat' | 'oss' | 'vod' | 'sts' | 'polyv' | 'iot' | 'cdn';
+export type ProviderName = 'wechat' | 'oss' | 'vod' | 'sts' | 'polyv' | 'iot' | 'cdn' | 'tvod' | 'cos';
 
 /** Base URLs of every provider's listener (e.g. http://127.0.0.1:40123), known once all are listening. */
 export type CloudUrls = Record<Exclude<ProviderName, 'cdn'>, string> & Partial<Record<'cdn', string>>;

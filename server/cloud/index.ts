@@ -14,6 +14,7 @@ import { aliyunStsProvider } from './aliyun-sts';
 import { polyvProvider } from './polyv';
 import { iotProvider } from './iot';
 import { vodCdnProvider } from './vod-cdn';
+import { tencentProviders } from './tencent-vod';
 
 export type { CloudUrls, ProviderName } from './context';
 
@@ -68,7 +69,7 @@ export function devEndpointDenied(route: string | undefined, remoteAddress: stri
 }
 
 export function defaultProviders(opts: { acceptForeignLoginCodes?: boolean } = {}): CloudProvider[] {
-  return [wechatProvider({ acceptForeignCodes: opts.acceptForeignLoginCodes }), aliyunOssProvider(), aliyunVodProvider(), aliyunStsProvider(), polyvProvider(), iotProvider(), vodCdnProvider()];
+  return [wechatProvider({ acceptForeignCodes: opts.acceptForeignLoginCodes }), aliyunOssProvider(), aliyunVodProvider(), aliyunStsProvider(), polyvProvider(), iotProvider(), vodCdnProvider(), ...tencentProviders()];
 }
 
 export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud> {

@@ -12,6 +12,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import { defaultProviders } from '../../server/cloud';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -38,7 +39,10 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number):
   });
 }
 
-/** Every URL the banner prints: the AppServer and each cloud provider (7 listeners). */
+/** Every URL the banner prints: the AppServer and each cloud provider (one listener each). */
+/** The AppServer plus one listener per local-cloud provider. */
+const LISTENERS = 1 + defaultProviders().length;
+
 function listenerPorts(out: string): number[] {
   const urls = [...out.matchAll(/^\s+(?:AppServer|cloud \w+)\s+(http:\/\/\S+)/gm)].map((m) => m[1]);
   return urls.map((u) => Number(new URL(u).port));
@@ -104,7 +108,7 @@ describe('npm start (server/main.ts)', () => {
       const app = /AppServer\s+(http:\/\/\S+)/.exec(out)![1];
       const oss = /cloud oss\s+(http:\/\/\S+)/.exec(out)![1];
       expect(out).toMatch(/不校验合法域名/);
-      expect(listenerPorts(out)).toHaveLength(7);
+      expect(listenerPorts(out)).toHaveLength(LISTENERS);
       const health = await (await fetch(`${app}/api/health`)).json();
       expect(health).toMatchObject({ ok: true, localCloud: true });
 
@@ -160,7 +164,7 @@ describe('npm start (server/main.ts)', () => {
           try {
             const out = await waitForOutput(npm, /Ctrl-C stops everything/, NPM_START_CAP_MS);
             const ports = listenerPorts(out);
-            expect(ports).toHaveLength(7);
+            expect(ports).toHaveLength(LISTENERS);
             for (const p of ports) expect(await portOpen(p)).toBe(true);
 
             if (c.group) process.kill(-pgid, c.signal);

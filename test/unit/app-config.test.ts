@@ -3,7 +3,7 @@ import path from 'node:path';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadAppConfig } from '../../server/app/config';
 
-const cloud = { wechat: 'http://127.0.0.1:1', oss: '', vod: '', sts: '', polyv: '', iot: '' };
+const cloud = { wechat: 'http://127.0.0.1:1', oss: '', vod: '', sts: '', polyv: '', iot: '', tvod: '', cos: '' };
 const dirs: string[] = [];
 const dir = () => {
   const d = mkdtempSync(path.join(os.tmpdir(), 'appcfg-'));

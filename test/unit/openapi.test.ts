@@ -17,8 +17,8 @@ import type { CloudUrls } from '../../server/cloud';
 
 // Provider URLs on a closed port: route modules configure themselves from them, nothing is called.
 const NOWHERE = 'http://127.0.0.1:9';
-const cloud: CloudUrls = { wechat: NOWHERE, oss: NOWHERE, vod: NOWHERE, sts: NOWHERE, polyv: NOWHERE, iot: NOWHERE };
-const PUBLIC = new Set(['/api/login', '/api/health']);
+const cloud: CloudUrls = { wechat: NOWHERE, oss: NOWHERE, vod: NOWHERE, sts: NOWHERE, polyv: NOWHERE, iot: NOWHERE, tvod: NOWHERE, cos: NOWHERE };
+const PUBLIC = new Set(['/api/login', '/api/health', '/api/tencent-vod/events']);
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 type OpenApiOperation = {

@@ -1,10 +1,27 @@
 /**
  * 上传 (upload) page: choose videos or images, watch the queue, stop / resume / cancel / delete, switch between
- * UploadAuth mode (default) and STS mode. Thin: everything lives in viewmodels/upload.ts.
+ * UploadAuth mode (default) and STS mode; the 阿里云 / 腾讯云 switch opens the Tencent VOD tab (viewmodels/tencent-upload.ts).
+ * Thin: everything lives in the view-models.
  */
 import { getAdapter, getAppClient } from '../../services/app';
 import { bindVm, unbindVm, vmOf } from '../../utils/vm';
 import { ChosenMedia, UploadViewModel } from '../../viewmodels/upload';
+import { TencentChosen, TencentUploadViewModel } from '../../viewmodels/tencent-upload';
+
+/** The 腾讯云 tab's view-model, one per page instance (the 阿里云 one is bound with bindVm). */
+const tencentVms = new WeakMap<object, TencentUploadViewModel>();
+
+function chooseTencentVideo(): Promise<TencentChosen[]> {
+  return new Promise((resolve, reject) => {
+    wx.chooseMedia({ count: 1, mediaType: ['video'], sourceType: ['album', 'camera'], success: (res) => resolve(res.tempFiles.map((f) => ({ tempFilePath: f.tempFilePath, size: f.size }))), fail: reject });
+  });
+}
+
+function chooseTencentCover(): Promise<TencentChosen | undefined> {
+  return new Promise((resolve, reject) => {
+    wx.chooseMedia({ count: 1, mediaType: ['image'], sourceType: ['album', 'camera'], success: (res) => resolve(res.tempFiles[0] && { tempFilePath: res.tempFiles[0].tempFilePath, size: res.tempFiles[0].size }), fail: reject });
+  });
+}
 
 function chooseMedia(kind: 'video' | 'image'): Promise<ChosenMedia[]> {
   return new Promise((resolve, reject) => {
@@ -23,7 +40,7 @@ function index(e: WechatMiniprogram.BaseEvent): number {
 }
 
 Component({
-  data: { mode: 'auth', items: [] as unknown[], running: false, message: '' },
+  data: { mode: 'auth', items: [] as unknown[], running: false, message: '', provider: 'aliyun', titems: [] as unknown[], tcover: '', tmessage: '' },
   methods: {
     onLoad() {
       const vm = bindVm(
@@ -36,6 +53,15 @@ Component({
         }),
       );
       this.setData({ ...vm.state });
+      const tvm = new TencentUploadViewModel({
+        appClient: getAppClient(),
+        adapter: getAdapter(),
+        chooseVideo: chooseTencentVideo,
+        chooseCover: chooseTencentCover,
+        onChange: (patch) => this.setData(patch),
+      });
+      tencentVms.set(this, tvm);
+      this.setData({ ...tvm.state });
       // userId / region come from the AppServer (GET /api/vod/config); a failure shows in `message` and choose() retries
       return vm.load();
     },
@@ -43,6 +69,33 @@ Component({
       const vm = vmOf<UploadViewModel>(this);
       if (vm) vm.destroy();
       unbindVm(this);
+      const tvm = tencentVms.get(this);
+      if (tvm) tvm.destroy();
+      tencentVms.delete(this);
+    },
+    onProvider(e: WechatMiniprogram.BaseEvent) {
+      const provider = e.currentTarget.dataset.provider === 'tencent' ? 'tencent' : 'aliyun';
+      this.setData({ provider });
+    },
+    onTencentChoose() {
+      const tvm = tencentVms.get(this);
+      if (tvm) return tvm.choose();
+    },
+    onTencentCover() {
+      const tvm = tencentVms.get(this);
+      if (tvm) return tvm.chooseCover();
+    },
+    onTencentPause(e: WechatMiniprogram.BaseEvent) {
+      const tvm = tencentVms.get(this);
+      if (tvm) tvm.pause(index(e));
+    },
+    onTencentResume(e: WechatMiniprogram.BaseEvent) {
+      const tvm = tencentVms.get(this);
+      if (tvm) tvm.resume(index(e));
+    },
+    onTencentCancel(e: WechatMiniprogram.BaseEvent) {
+      const tvm = tencentVms.get(this);
+      if (tvm) tvm.cancel(index(e));
     },
     onChooseVideo() {
       const vm = vmOf<UploadViewModel>(this);
