@@ -99,8 +99,8 @@ describe('SDK bundle has no AMD / UMD wrapper a bundler can trip on (Taro / webp
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { createHash, createHmac } = require('node:crypto');
     const vendor = mpRequire(path.join(NPM, 'mp-media-sdk', 'vendor', 'crypto-js.js'), { root: MP }) as Record<string, (...a: unknown[]) => { toString(): string }>;
-    expect(vendor['hmac-sha1']('PUT\n\n\nx', 'secret').toString()).toBe(createHmac('sha1', 'secret').update('PUT\n\n\nx').digest('hex'));
-    expect(vendor['hmac-sha256']('msg', 'key').toString()).toBe(createHmac('sha256', 'key').update('msg').digest('hex'));
-    expect(vendor.sha256('abc').toString()).toBe(createHash('sha256').update('abc').digest('hex'));
+    expect(vendor['crypto-js/hmac-sha1']('PUT\n\n\nx', 'secret').toString()).toBe(createHmac('sha1', 'secret').update('PUT\n\n\nx').digest('hex'));
+    expect(vendor['crypto-js/hmac-sha256']('msg', 'key').toString()).toBe(createHmac('sha256', 'key').update('msg').digest('hex'));
+    expect(vendor['crypto-js/sha256']('abc').toString()).toBe(createHash('sha256').update('abc').digest('hex'));
   });
 });
