@@ -17,9 +17,9 @@ function resolveFile(p: string): string | undefined {
 /**
  * Runs `entry` (and what it requires) in a fresh context holding only the JS built-ins a mini-program has plus
  * `globals` (e.g. `wx`, `Page`), and returns its `module.exports`. `root` is the mini-program root (miniprogramRoot):
- * npm lookups stop there.
+ * npm lookups stop there. `loaded`, when given, receives the path of every file evaluated.
  */
-export function mpRequire(entry: string, opts: { root: string; globals?: Record<string, unknown> }): Record<string, unknown> {
+export function mpRequire(entry: string, opts: { root: string; globals?: Record<string, unknown>; loaded?: Set<string> }): Record<string, unknown> {
   const root = path.resolve(opts.root);
   const cache = new Map<string, { exports: unknown }>();
   const context = vm.createContext({ console, setTimeout, clearTimeout, setInterval, clearInterval, Promise, Date, Math, JSON, ArrayBuffer, Uint8Array, Uint32Array, Int32Array, DataView, Error, TypeError, RangeError, ...(opts.globals || {}) });
@@ -28,6 +28,7 @@ export function mpRequire(entry: string, opts: { root: string; globals?: Record<
     if (hit) return hit.exports;
     const module = { exports: {} as unknown };
     cache.set(file, module);
+    if (opts.loaded) opts.loaded.add(file);
     const fn = vm.runInContext(`(function (module, exports, require) {${fs.readFileSync(file, 'utf8')}\n})`, context, { filename: file });
     fn(module, module.exports, (spec: string) => {
       let target: string | undefined;

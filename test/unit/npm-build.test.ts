@@ -20,8 +20,12 @@ describe('npm-built SDK under miniprogram/miniprogram_npm', () => {
   });
 
   it('loads with mini-program module resolution (no Node built-ins, no deep npm requires) and exposes the API', () => {
-    const sdk = mpRequire(entry, { root: MP });
+    const loaded = new Set<string>();
+    const sdk = mpRequire(entry, { root: MP, loaded });
     expect(typeof sdk.default).toBe('function'); // import VODUpload from 'mp-media-sdk'
+    // the downloader's media libraries (~70 KB) are evaluated on the first HLS remux, not at import
+    expect([...loaded].filter((f) => /vendor[\\/]media\.js$/.test(f))).toEqual([]);
+    expect([...loaded].some((f) => /vendor[\\/]crypto-js\.js$/.test(f))).toBe(true);
     expect(typeof sdk.createWxAdapter).toBe('function');
     expect(typeof sdk.AppClient).toBe('function');
     expect(typeof sdk.MediaKitError).toBe('function');

@@ -9,12 +9,17 @@
  */
 import AES from 'crypto-js/aes';
 import Hex from 'crypto-js/enc-hex';
-import { Muxer, StreamTarget } from 'mp4-muxer';
+import type { Muxer, StreamTarget } from 'mp4-muxer';
+/*
+ * The media libraries (~70 KB, vendored into miniprogram_dist/vendor/media.js by scripts/build-sdk.js) load on the
+ * first HLS remux, not when the SDK is imported: an app that only uploads never evaluates them.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const mp4muxer = (): typeof import('mp4-muxer') => require('mp4-muxer');
 // mux.js ships CommonJS without types
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const m2ts = require('mux.js/lib/m2ts/m2ts.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const codecs = require('mux.js/lib/codecs/index.js');
+const m2ts = (): any => require('mux.js/lib/m2ts/m2ts.js');
+const codecs = (): any => require('mux.js/lib/codecs/index.js');
+/* eslint-enable @typescript-eslint/no-require-imports */
 import { fromWordArray } from '../util/bytes';
 import { toWordArray } from '../aliyun/word-array';
 import { DownloaderError } from './errors';
@@ -131,11 +136,11 @@ interface VideoFrame {
  * positional patches at finalize). Feed whole segments in order with `push`, then `finish`.
  */
 export class TsToMp4 {
-  private packet = new m2ts.TransportPacketStream();
-  private parse = new m2ts.TransportParseStream();
-  private elementary = new m2ts.ElementaryStream();
-  private h264 = new codecs.h264.H264Stream();
-  private adts = new codecs.Adts();
+  private packet = new (m2ts().TransportPacketStream)();
+  private parse = new (m2ts().TransportParseStream)();
+  private elementary = new (m2ts().ElementaryStream)();
+  private h264 = new (codecs().h264.H264Stream)();
+  private adts = new (codecs().Adts)();
   private sps: Uint8Array | undefined;
   private pps: Uint8Array | undefined;
   private size: { width: number; height: number } | undefined;
@@ -217,6 +222,7 @@ export class TsToMp4 {
     const hasVideo = !!(this.sps && this.pps && this.size);
     const hasAudio = !!this.audioCfg;
     if (!hasVideo && !hasAudio) return false;
+    const { Muxer, StreamTarget } = mp4muxer();
     this.muxer = new Muxer({
       target: new StreamTarget({ onData: (data, position) => this.write(data, position) }),
       video: hasVideo ? { codec: 'avc', width: this.size!.width, height: this.size!.height } : undefined,
