@@ -129,7 +129,8 @@ export function serverCodeName(code: string | undefined, status?: number): Downl
     'InvalidSecurityToken.Expired': 'ERROR_SERVER_POP_TOKEN_EXPIRED',
     MissingSecurityToken: 'ERROR_SERVER_POP_MISSING_PARAMETER',
   };
-  if (exact[c]) return exact[c];
+  // own entries only: a provider Code such as `constructor` must not return Object.prototype's member
+  if (Object.prototype.hasOwnProperty.call(exact, c)) return exact[c];
   if (/^Missing/.test(c)) return 'ERROR_SERVER_POP_MISSING_PARAMETER';
   if (/^InvalidParameter/.test(c)) return 'ERROR_SERVER_POP_INVALID_PARAMETER';
   if (/^Forbidden|^VideoForbidden/.test(c) || status === 403) return 'ERROR_SERVER_POP_FORBIDDEN';

@@ -93,7 +93,7 @@ export interface ParsedCosAuthorization {
 
 /** Parses `q-sign-algorithm=sha1&q-ak=…&…` (the Authorization header or the same fields as query parameters). */
 export function parseCosAuthorization(auth: string): ParsedCosAuthorization | null {
-  const f: Record<string, string> = {};
+  const f: Record<string, string> = Object.create(null);
   for (const pair of auth.trim().split('&')) {
     const i = pair.indexOf('=');
     if (i < 0) continue;

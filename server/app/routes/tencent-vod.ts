@@ -27,6 +27,9 @@ import { loadAppConfig } from '../config';
 
 type VodClient = InstanceType<typeof vod.v20180717.Client>;
 
+/** VOD file ids are decimal digits; anything else (`__proto__`, `constructor` …) is refused before any lookup. */
+const fileIdText = z.string().regex(/^\d{1,32}$/, 'FileId: digits');
+
 const videoState = z.enum(['uploaded', 'processing', 'ready', 'failed']);
 const videoItem = z.object({
   fileId: z.string(),
@@ -45,8 +48,8 @@ export const tencentVodSchemas = {
     body: z
       .object({
         EventType: z.string().min(1).max(64),
-        FileUploadEvent: z.object({ FileId: z.string() }).passthrough().optional(),
-        ProcedureStateChangeEvent: z.object({ FileId: z.string().optional(), TaskId: z.string().optional(), Status: z.string().optional() }).passthrough().optional(),
+        FileUploadEvent: z.object({ FileId: fileIdText }).passthrough().optional(),
+        ProcedureStateChangeEvent: z.object({ FileId: fileIdText.optional(), TaskId: z.string().optional(), Status: z.string().optional() }).passthrough().optional(),
         Sign: z.string().optional(),
         T: z.union([z.string(), z.number()]).optional(),
       })

@@ -21,10 +21,14 @@ import type { FastifyInstance } from 'fastify';
 import RPCClient = require('@alicloud/pop-core');
 import { HttpError, parseBody, z } from '../../http';
 import type { AppDeps } from '../deps';
+import { isReservedName, ownGet } from '../../safe-input';
 import { loadVodConfig, mapAliyunError, type VodConfig } from './vod';
 import { hlsTokenSecret, mintHlsToken, SAMPLE_VIDEO_IDS } from '../../cloud/aliyun-vod/play';
 
-const videoId = z.string().regex(/^[0-9A-Za-z]{1,64}$/, 'videoId: letters and digits');
+const videoId = z
+  .string()
+  .regex(/^[0-9A-Za-z]{1,64}$/, 'videoId: letters and digits')
+  .refine((v) => !isReservedName(v), { message: 'videoId: not a media id (a reserved name)' });
 const defList = z.string().regex(/^(FD|LD|SD|HD|OD|2K|4K|SQ|HQ|AUTO)(,(FD|LD|SD|HD|OD|2K|4K|SQ|HQ|AUTO))*$/, 'definition: a comma list of FD, LD, SD, HD, OD, 2K, 4K, SQ, HQ, AUTO');
 const fmtList = z.string().regex(/^(mp4|m3u8|mp3|mpd|flv)(,(mp4|m3u8|mp3|mpd|flv))*$/, 'formats: a comma list of mp4, m3u8, mp3, mpd, flv');
 
@@ -108,7 +112,7 @@ export default async function vodPlayRoutes(app: FastifyInstance, deps: AppDeps)
       return {};
     }
   };
-  const allowed = (vid: string, openid: string) => publicIds.includes(vid) || owners()[vid] === openid;
+  const allowed = (vid: string, openid: string) => publicIds.includes(vid) || ownGet(owners(), vid) === openid;
   const check = (vid: string, openid: string) => {
     if (!allowed(vid, openid)) throw new HttpError(403, 'VideoForbidden', `Video ${vid} is neither yours nor a public video.`);
   };

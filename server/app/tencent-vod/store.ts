@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { nullRecord } from '../../safe-input';
 
 export type VideoState = 'uploaded' | 'processing' | 'ready' | 'failed';
 const RANK: Record<VideoState, number> = { uploaded: 0, processing: 1, ready: 2, failed: 2 };
@@ -29,12 +30,15 @@ interface Data {
 }
 
 export class TencentVodStore {
-  private data: Data = { users: {}, videos: {}, applied: {} };
+  // Null-prototype records: event ids and fileIds come from PUSH bodies, and `__proto__` / `constructor` must be
+  // ordinary keys here (never Object.prototype, never "already applied").
+  private data: Data = { users: nullRecord(), videos: nullRecord(), applied: nullRecord() };
   constructor(private file: string, private secret: string) {
     mkdirSync(path.dirname(file), { recursive: true });
     if (existsSync(file)) {
       try {
-        this.data = { users: {}, videos: {}, applied: {}, ...JSON.parse(readFileSync(file, 'utf8')) };
+        const d = JSON.parse(readFileSync(file, 'utf8')) as Partial<Data>;
+        this.data = { users: Object.assign(nullRecord<string>(), d.users), videos: Object.assign(nullRecord<VideoRecord>(), d.videos), applied: Object.assign(nullRecord<number>(), d.applied) };
       } catch {
         /* start empty on a torn file */
       }
@@ -85,7 +89,7 @@ export class TencentVodStore {
 
   /** true the first time an event key is seen. */
   markApplied(key: string, now: number): boolean {
-    if (this.data.applied[key]) return false;
+    if (Object.prototype.hasOwnProperty.call(this.data.applied, key)) return false;
     this.data.applied[key] = now;
     this.save();
     return true;

@@ -17,6 +17,7 @@
  *    track (the uploaded object, fetched from the local OSS) once its upload completes (for playback: Transcoding,
  *    then Normal; the upload record itself keeps UploadSucc, which the upload tests rely on).
  */
+import { nullRecord, ownGet } from '../../safe-input';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -124,7 +125,7 @@ export class PlayCatalog {
         p = undefined;
       }
     }
-    this.uploads = p?.uploads || {};
+    this.uploads = Object.assign(nullRecord<PlayStream[]>(), p?.uploads);
     this.cdnKey = p?.cdnKey || randomBytes(16).toString('hex');
     this.hlsKey = Buffer.from(p?.hlsKeyHex || randomBytes(16).toString('hex'), 'hex');
     this.hlsCiphertext = p?.hlsCiphertext || randomBytes(24).toString('base64').replace(/[+/=]/g, '');
@@ -262,7 +263,7 @@ export class PlayCatalog {
   /** The stream a CDN path `/{vid}/{jobId}.{ext}` (or a segment beside an m3u8) names. */
   streamFor(vid: string, jobId: string): PlayStream | undefined {
     const v = this.samples.get(vid);
-    const list = v ? v.streams : this.uploads[vid] || [];
+    const list = v ? v.streams : ownGet(this.uploads, vid) || [];
     return list.find((s) => s.jobId === jobId);
   }
 
@@ -411,13 +412,13 @@ export function withPlayActions(ctx: CloudContext, lib: UploadLibrary, base: Rec
   const videoOf = (vid: string): PlayVideo | undefined => {
     const s = catalog.samples.get(vid);
     if (s) return s;
-    const v = lib.videos[vid];
+    const v = ownGet(lib.videos, vid);
     if (!v) return undefined;
     // The upload side's record keeps its own status (UploadSucc); for playback an upload is Normal once its OD
     // stream exists, Transcoding while it is being made.
-    const ready = !!catalog.uploads[vid];
+    const ready = !!ownGet(catalog.uploads, vid);
     const status = v.Status === 'UploadSucc' || v.Status === 'Normal' ? (ready ? 'Normal' : 'Transcoding') : v.Status;
-    return { VideoId: v.VideoId, Title: v.Title, Status: status, Duration: '0.0', CoverURL: v.CoverURL, CreationTime: v.CreationTime, sample: false, streams: catalog.uploads[vid] || [] };
+    return { VideoId: v.VideoId, Title: v.Title, Status: status, Duration: '0.0', CoverURL: v.CoverURL, CreationTime: v.CreationTime, sample: false, streams: ownGet(catalog.uploads, vid) || [] };
   };
 
   const list = (p: RpcParams, name: string, allowed: string[]): string[] | undefined => {
@@ -617,7 +618,7 @@ export function withPlayActions(ctx: CloudContext, lib: UploadLibrary, base: Rec
  */
 export async function transcodeUpload(ctx: CloudContext, lib: UploadLibrary, vid: string, _save?: () => void): Promise<void> {
   const catalog = getPlayCatalog(ctx);
-  const v = lib.videos[vid];
+  const v = ownGet(lib.videos, vid);
   if (!v) return;
   const ext = (/\.([a-z0-9]+)$/i.exec(v.FileName)?.[1] || 'mp4').toLowerCase();
   const key = path.resolve(ctx.rootDataDir);

@@ -23,6 +23,7 @@ import type { CloudContext, CloudProvider } from '../context';
 import { ObjectStore, ObjectMeta, PartMeta } from '../object-store';
 import { cosPostPolicySignature, cosSign, parseCosAuthorization } from '../../../sdk/src/tencent-vod/cos-signature';
 import Busboy from '@fastify/busboy';
+import { encodeHeaderValue, headerValueProblem, nullRecord, ownGet } from '../../safe-input';
 
 export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * 1024;
 export const MIN_PART_SIZE = 1024 * 1024;
@@ -76,7 +77,8 @@ export function parseVirtualHost(host: string | undefined): { bucket: string; re
 
 /** Raw query → lower-cased names → values (a bare `uploads` → ''). */
 function parseQuery(raw: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  // null prototype: parameter names are the client's (`__proto__`, `constructor` are ordinary names here)
+  const out = nullRecord<string>();
   if (!raw) return out;
   for (const pair of raw.split('&')) {
     if (!pair) continue;
@@ -141,15 +143,15 @@ export function createCosService(o: CosServiceOptions): CosService {
       if (!token || !safeEq(token, cred.token)) throw new CosError(403, 'InvalidAccessKeyId', 'The x-cos-security-token does not belong to this temporary SecretId.');
       if (cred.expiredTime !== undefined && cred.expiredTime < now) throw new CosError(403, 'AccessDenied', 'Request has expired');
     }
-    const headers: Record<string, string> = {};
+    const headers = nullRecord<string>();
     for (const name of a.headerList) {
-      const v = name === 'host' ? host : (h[name] as string | string[] | undefined);
+      const v = name === 'host' ? host : ((ownGet(h as Record<string, string | string[] | undefined>, name) as string | string[] | undefined) ?? rawHeader(req, name));
       if (v === undefined) throw new CosError(403, 'SignatureDoesNotMatch', `The signed header ${name} is not in the request.`);
       headers[name] = Array.isArray(v) ? v.join(',') : String(v);
     }
-    const params: Record<string, string> = {};
+    const params = nullRecord<string>();
     for (const name of a.paramList) {
-      if (!(name in query)) throw new CosError(403, 'SignatureDoesNotMatch', `The signed parameter ${name} is not in the request.`);
+      if (ownGet(query, name) === undefined) throw new CosError(403, 'SignatureDoesNotMatch', `The signed parameter ${name} is not in the request.`);
       params[name] = query[name];
     }
     const expected = cosSign({ secretId: a.ak, secretKey: cred.secretKey, method: req.method, pathname, query: params, headers, keyTime: a.keyTime });
@@ -177,16 +179,19 @@ export function createCosService(o: CosServiceOptions): CosService {
     const query = parseQuery(qi < 0 ? '' : rawUrl.slice(qi + 1));
     const host = (forwardHost || (req.headers.host as string) || '').trim();
     let pathname: string;
+    let badUri = false;
     try {
       pathname = decodeURIComponent(rawPath);
     } catch {
       pathname = rawPath;
+      badUri = true;
     }
     const key = pathname.replace(/^\//, '');
     const entry: CosLogEntry = { at: o.ctx.now(), op: '?', method: req.method, bucket: '', key, query, status: 0, bytesIn: 0, signedHeaders: [], signedParams: [], viaVodProxy: !!forwardHost };
     log.push(entry);
     if (log.length > 5000) log.splice(0, log.length - 5000);
     try {
+      if (badUri) throw new CosError(400, 'InvalidURI', 'Could not parse the specified URI (bad percent-encoding in the path).');
       const vh = parseVirtualHost(host);
       if (!vh) throw new CosError(400, 'InvalidURI', `The host ${JSON.stringify(host)} is not <bucket>-<appid>.cos.<region>.myqcloud.com.`);
       const bucket = vh.bucket;
@@ -377,7 +382,7 @@ export function createCosService(o: CosServiceOptions): CosService {
    */
   function postObject(req: FastifyRequest, reply: FastifyReply, host: string, bucket: string, entry: CosLogEntry): Promise<FastifyReply> {
     return new Promise<FastifyReply>((resolve, reject) => {
-      const fields: Record<string, string> = {};
+      const fields = nullRecord<string>();
       let fileSeen = false;
       let work: Promise<FastifyReply> | undefined;
       let bb: InstanceType<typeof Busboy>;
@@ -397,6 +402,11 @@ export function createCosService(o: CosServiceOptions): CosService {
           entry.key = key;
           if (!key) throw new CosError(400, 'InvalidArgument', 'The form has no key field.');
           authorizePost(fields, host, bucket, key, entry);
+          for (const [k, v] of Object.entries(fields)) {
+            if (!(k.startsWith('x-cos-meta-') || k === 'content-type')) continue;
+            const problem = headerValueProblem(v);
+            if (problem) throw new CosError(400, 'InvalidArgument', `The form field ${k} ${problem}; it cannot be stored as a header value.`);
+          }
           const { tmp, body } = await store.receive(stream, MAX_OBJECT_SIZE);
           entry.bytesIn = body.size;
           const policy = fields.policy ? parsePolicy(fields.policy) : undefined;
@@ -442,8 +452,8 @@ export function createCosService(o: CosServiceOptions): CosService {
       entry.signedHeaders = a.headerList;
       ak = a.ak;
       keyTime = a.keyTime;
-      const headers: Record<string, string> = {};
-      for (const n of a.headerList) headers[n] = n === 'host' ? host : f[n] || '';
+      const headers = nullRecord<string>();
+      for (const n of a.headerList) headers[n] = n === 'host' ? host : ownGet(f, n) || '';
       check = (sk) => [`/`, `/${key}`].some((pathname) => safeEq(cosSign({ secretId: ak, secretKey: sk, method: 'POST', pathname, headers, keyTime }).signature, a.signature));
     } else if (f.policy && f['q-ak'] && f['q-key-time'] && f['q-signature']) {
       ak = f['q-ak'];
@@ -455,7 +465,7 @@ export function createCosService(o: CosServiceOptions): CosService {
         const [op, name, value] = Array.isArray(c) ? c : ['eq', `$${Object.keys(c as object)[0]}`, Object.values(c as object)[0]];
         const field = String(name).replace(/^\$/, '').toLowerCase();
         // the conditions name q-sign-time; the form field carrying it is q-key-time
-        const actual = field === 'bucket' ? bucket : field === 'key' ? key : field === 'q-sign-time' ? f['q-sign-time'] || f['q-key-time'] || '' : f[field] || '';
+        const actual = field === 'bucket' ? bucket : field === 'key' ? key : field === 'q-sign-time' ? f['q-sign-time'] || f['q-key-time'] || '' : ownGet(f, field) || '';
         if (op === 'eq' && String(actual) !== String(value)) throw new CosError(403, 'AccessDenied', `Invalid according to Policy: Policy Condition failed: ${field}.`);
         if (op === 'starts-with' && !String(actual).startsWith(String(value))) throw new CosError(403, 'AccessDenied', `Invalid according to Policy: Policy Condition failed: ${field}.`);
       }
@@ -483,8 +493,19 @@ export function createCosService(o: CosServiceOptions): CosService {
   return { store, log, handle, object: (b, k) => store.getObject(b, k), read: (m, s, e) => store.readObject(m, s, e) };
 }
 
+/**
+ * A header Node left out of req.headers (it drops a header named `__proto__`): read from rawHeaders, several values
+ * joined with ',' like Node joins them. The name is a signed header name from the client.
+ */
+function rawHeader(req: FastifyRequest, name: string): string | undefined {
+  const raw = req.raw.rawHeaders;
+  const vals: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i].toLowerCase() === name) vals.push(raw[i + 1]);
+  return vals.length ? vals.join(',') : undefined;
+}
+
 function metaHeaders(req: FastifyRequest): Record<string, string> {
-  const meta: Record<string, string> = {};
+  const meta = nullRecord<string>();
   for (const [k, v] of Object.entries(req.headers)) if (k.startsWith('x-cos-meta-') && typeof v === 'string') meta[k] = v;
   return meta;
 }
@@ -496,8 +517,9 @@ export function sendObject(store: ObjectStore, req: FastifyRequest, reply: Fasti
     .header('Last-Modified', new Date(meta.lastModified).toUTCString())
     .header('x-cos-hash-crc64ecma', meta.crc64)
     .header('Accept-Ranges', 'bytes')
-    .header('Content-Type', meta.contentType);
-  for (const [k, v] of Object.entries(meta.meta)) reply.header(k, v);
+    .header('Content-Type', encodeHeaderValue(meta.contentType));
+  // stored before the checks existed (or by another path): encoded, never a 500 from setHeader
+  for (const [k, v] of Object.entries(meta.meta)) reply.header(k, encodeHeaderValue(v));
   const range = req.headers.range;
   let start = 0;
   let end = meta.size - 1;
@@ -527,12 +549,26 @@ function safeEq(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** A fastify app whose every route hands the raw body stream to the handler; absolute-URI request lines work. */
-export function rawBodyFastify(): FastifyInstance {
+/**
+ * A fastify app whose every route hands the raw body stream to the handler; absolute-URI request lines work.
+ * Paths that are not percent-encoding (fastify refuses them before routing): COS requests (this listener, or the vod2
+ * proxy's Vod-Forward-Cos) get COS's XML InvalidURI, anything else a plain 400 Bad Request.
+ */
+export function rawBodyFastify(opts: { cos?: boolean } = {}): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: MAX_OBJECT_SIZE,
     rewriteUrl: (req) => (req.url || '/').replace(/^https?:\/\/[^/]+/i, '') || '/',
+    frameworkErrors: (err: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) => {
+      req.raw.resume();
+      const cos = opts.cos || !!req.headers['vod-forward-cos'];
+      const message = err.code === 'FST_ERR_BAD_URL' ? 'Could not parse the specified URI (bad percent-encoding in the path).' : 'The request could not be parsed.';
+      if (!cos) return reply.status(400).type('text/plain').send('Bad Request');
+      const requestId = `NjU${randomBytes(12).toString('hex')}`;
+      const host = String(req.headers['vod-forward-cos'] || req.headers.host || '');
+      reply.header('x-cos-request-id', requestId).header('Server', 'tencent-cos');
+      return reply.status(400).type('application/xml').send(toXml('Error', { Code: err.code === 'FST_ERR_BAD_URL' ? 'InvalidURI' : 'InvalidRequest', Message: message, Resource: `${host}${(req.url || '').split('?')[0]}`, RequestId: requestId, TraceId: randomBytes(24).toString('base64') }));
+    },
   });
   return app;
 }
@@ -552,9 +588,10 @@ export async function readJsonBody(req: FastifyRequest, limit = 1024 * 1024): Pr
   let size = 0;
   for await (const c of req.raw) {
     size += (c as Buffer).length;
-    if (size > limit) throw Object.assign(new Error('body too large'), { code: 'BodyTooLarge' });
-    chunks.push(c as Buffer);
+    // past the limit: keep reading (and dropping) so the client gets our answer, not a reset
+    if (size <= limit) chunks.push(c as Buffer);
   }
+  if (size > limit) throw Object.assign(new Error('body too large'), { code: 'BodyTooLarge' });
   const raw = Buffer.concat(chunks);
   let json: unknown;
   try {
@@ -576,7 +613,7 @@ export function cosProvider(shared: TencentShared): CloudProvider {
   return {
     name: 'cos',
     async build(ctx) {
-      const app = rawBodyFastify();
+      const app = rawBodyFastify({ cos: true });
       const cos = createCosService({ ctx, dir: path.join(ctx.dataDir, 'store'), credential: (id) => shared.credential(id), buckets: () => shared.buckets() });
       shared.cos = cos;
       app.get('/_admin/requests', async () => ({ requests: cos.log }));

@@ -19,6 +19,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CloudContext, CloudProvider } from '../context';
 import { DEV_CREDENTIALS } from '../../dev-credentials';
 import { tc3Verify } from '../iot/tc3';
+import { checkJsonShape, nullRecord, ownGet } from '../../safe-input';
 import { cosProvider, CosCredential, installRawBody, rawBodyFastify, readJsonBody, sendObject, TencentShared } from '../tencent-cos';
 import { verifyUgcSignature, VerifiedUgcSignature } from './ugc-signature';
 
@@ -33,6 +34,9 @@ export const LOCAL_TENCENT = {
 };
 
 export const SESSION_TTL_MS = 24 * 3600 * 1000;
+
+/** Bounds of the JSON bodies (vod2 v3 and API 3.0): checked before anything reads or logs them. */
+export const JSON_LIMITS = { maxDepth: 32, maxBytes: 1024 * 1024 };
 
 const VIDEO_TYPES = 'WMV RM MOV MPEG MP4 3GP FLV AVI RMVB TS ASF MPG WEBM MKV M3U8 WM ASX RAM MPE VOB DAT MP4V M4V F4V MXF QT OGG MP3 M4A FLAC WAV RA AAC AMR'.split(' ');
 const COVER_TYPES = 'JPG JPEG PNG GIF BMP TIFF AI CDR EPS TIF HEIF WEBP'.split(' ');
@@ -144,6 +148,11 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
       const state: State = existsSync(file)
         ? JSON.parse(readFileSync(file, 'utf8'))
         : { sessions: {}, oneTime: {}, media: {}, events: [], eventConfig: { Mode: 'PULL', NotificationUrl: '', UploadMediaCompleteEventSwitch: 'ON', SignKey: '' }, nextFileId: 0 };
+      // Session keys, file ids and MACs arrive from clients: the tables are null-prototype records and every read goes
+      // through ownGet, so `__proto__` / `constructor` / `toString` are unknown keys like any other.
+      state.sessions = Object.assign(nullRecord<Session>(), state.sessions);
+      state.oneTime = Object.assign(nullRecord<string>(), state.oneTime);
+      state.media = Object.assign(nullRecord<Media>(), state.media);
       const settings = { credentialLifetimeSec: 7200, procedureMode: 'auto' as 'auto' | 'manual', procedureDelayMs: 1500, pushRetryDelaysMs: [200, 1000, 3000, 10000, 30000], accelerateHost: '' };
       const log: VodLogEntry[] = [];
       const pushLog: PushAttempt[] = [];
@@ -213,12 +222,12 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
       }
 
       function liveSession(key: unknown, sig: VerifiedUgcSignature): Session | V3 {
-        const s = typeof key === 'string' ? state.sessions[key] : undefined;
+        const s = typeof key === 'string' ? ownGet(state.sessions, key) : undefined;
         if (!s || ctx.now() - s.createdAt >= SESSION_TTL_MS) {
           if (s) delete state.sessions[s.key];
           return bad('vodSessionKey is unknown or expired (sessions last 1 day)');
         }
-        if (sig.oneTimeValid && state.oneTime[sig.mac] && state.oneTime[sig.mac] !== s.key) return { code: 10004, message: 'ugc upload | invalid signature: duplicate vod signature' };
+        if (sig.oneTimeValid && ownGet(state.oneTime, sig.mac) && ownGet(state.oneTime, sig.mac) !== s.key) return { code: 10004, message: 'ugc upload | invalid signature: duplicate vod signature' };
         if (sig.oneTimeValid) state.oneTime[sig.mac] = s.key;
         return s;
       }
@@ -233,14 +242,14 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
           save();
           return applyResponse(s);
         }
-        if (sig.oneTimeValid && state.oneTime[sig.mac]) return { code: 10004, message: 'ugc upload | invalid signature: duplicate vod signature' };
+        if (sig.oneTimeValid && ownGet(state.oneTime, sig.mac)) return { code: 10004, message: 'ugc upload | invalid signature: duplicate vod signature' };
         const coverOnly = typeof body.fileId === 'string' && body.fileId !== '' ? body.fileId : undefined;
         const videoType = ext(body.videoType);
         const coverType = ext(body.coverType);
         if (!coverOnly) {
           if (!videoType) return bad('videoType is required');
           if (!VIDEO_TYPES.includes(videoType.toUpperCase())) return bad(`videoType ${videoType} is not a supported media format`);
-        } else if (!state.media[coverOnly]) {
+        } else if (!ownGet(state.media, coverOnly)) {
           return bad(`fileId ${coverOnly} does not exist`);
         }
         if (coverType && !COVER_TYPES.includes(coverType.toUpperCase())) return bad(`coverType ${coverType} is not a supported image format`);
@@ -257,8 +266,8 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
           createdAt: ctx.now(),
           openedBy: sig.mac,
           fileId,
-          videoName: name || (coverOnly ? state.media[coverOnly].name : '来自小程序'),
-          videoType: coverOnly ? state.media[coverOnly].type : videoType.toLowerCase(),
+          videoName: name || (coverOnly ? ownGet(state.media, coverOnly)!.name : '来自小程序'),
+          videoType: coverOnly ? ownGet(state.media, coverOnly)!.type : videoType.toLowerCase(),
           videoSize: body.videoSize !== undefined ? Number(body.videoSize) : undefined,
           videoKey: coverOnly ? '' : `${bucketShort}/${folder}/${randomBytes(9).toString('base64').replace(/[^A-Za-z0-9]/g, 'x')}.${videoType.toLowerCase()}`,
           coverType: coverType ? coverType.toLowerCase() : undefined,
@@ -291,7 +300,7 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
         if (firstCommit) {
           s.committed = { at: ctx.now() };
           if (s.coverOnlyFor) {
-            const m = state.media[s.coverOnlyFor];
+            const m = ownGet(state.media, s.coverOnlyFor)!;
             m.coverKey = s.coverKey;
             m.updateTime = ctx.now();
           } else {
@@ -312,7 +321,7 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
           state.sessions[s.key] = s; // kept until it ages out: a retried Commit gets the same answer
           save();
         }
-        const m = state.media[s.fileId];
+        const m = ownGet(state.media, s.fileId)!;
         return {
           code: 0,
           message: '成功',
@@ -467,11 +476,12 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
           case 'DescribeMediaInfos': {
             const ids = p.FileIds;
             if (!Array.isArray(ids) || !ids.length || ids.length > 20) throw new ApiError('InvalidParameterValue.FileIds', 'FileIds must list 1 to 20 file ids.');
-            const found = ids.filter((id) => state.media[String(id)]);
-            return { MediaInfoSet: found.map((id) => describe(state.media[String(id)])), NotExistFileIdSet: ids.filter((id) => !state.media[String(id)]) };
+            if (ids.some((id) => typeof id !== 'string')) throw new ApiError('InvalidParameterValue.FileIds', 'FileIds must be strings.');
+            const found = (ids as string[]).filter((id) => ownGet(state.media, id));
+            return { MediaInfoSet: found.map((id) => describe(ownGet(state.media, id)!)), NotExistFileIdSet: ids.filter((id) => !ownGet(state.media, id as string)) };
           }
           case 'ProcessMediaByProcedure': {
-            const m = typeof p.FileId === 'string' ? state.media[p.FileId] : undefined;
+            const m = typeof p.FileId === 'string' ? ownGet(state.media, p.FileId) : undefined;
             if (!m) throw new ApiError('InvalidParameterValue.FileId', 'FileId does not exist.');
             if (typeof p.ProcedureName !== 'string' || !p.ProcedureName) throw new ApiError('MissingParameter', 'ProcedureName is required.');
             m.procedure = p.ProcedureName;
@@ -491,11 +501,18 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
         installRawBody(scope);
         scope.post('/v3/index.php', async (req, reply) => {
           const action = String((req.query as Record<string, string>).Action || '');
-          const { json } = await readJsonBody(req);
-          const body = (json && typeof json === 'object' ? json : {}) as Record<string, unknown>;
+          const read = await readJsonBody(req, JSON_LIMITS.maxBytes).catch((e: { code?: string }) => {
+            if (e.code === 'BodyTooLarge') return undefined;
+            throw e;
+          });
+          const json = read?.json;
+          const shape = json && typeof json === 'object' ? checkJsonShape(json, JSON_LIMITS) : undefined;
+          const body = (json && typeof json === 'object' && !Array.isArray(json) && shape?.ok ? json : {}) as Record<string, unknown>;
           let out: V3;
           const v = verifyUgcSignature(body.signature, { secrets, nowSec: nowSec() });
-          if (!json || typeof json !== 'object') out = bad('the body is not a JSON object');
+          if (!read) out = bad(`the body is larger than ${JSON_LIMITS.maxBytes} bytes`);
+          else if (shape && !shape.ok) out = bad(`the body: ${shape.message}`);
+          else if (!json || typeof json !== 'object' || Array.isArray(json)) out = bad('the body is not a JSON object');
           else if (!v.ok) out = { code: v.code, message: v.message };
           else if (action === 'ApplyUploadUGC') out = apply(body, v.sig);
           else if (action === 'CommitUploadUGC') out = commit(body, v.sig);
@@ -531,12 +548,19 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
       async function apiRoute(req: FastifyRequest, reply: FastifyReply) {
         const requestId = `${randomHex(8)}-${randomHex(4)}-${randomHex(4)}-${randomHex(4)}-${randomHex(12)}`;
         const send = (r: Api) => reply.type('application/json').send({ Response: { ...r, RequestId: requestId } });
-        const { raw, json } = await readJsonBody(req);
+        const read = await readJsonBody(req, JSON_LIMITS.maxBytes).catch((e: { code?: string }) => {
+          if (e.code === 'BodyTooLarge') return undefined;
+          throw e;
+        });
+        if (!read) return send({ Error: { Code: 'RequestSizeLimitExceeded', Message: `The request body is larger than ${JSON_LIMITS.maxBytes} bytes.` } });
+        const { raw, json } = read;
         const auth = String(req.headers.authorization || '');
         const v = tc3Verify({ method: req.method, path: '/', query: req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '', headers: req.headers, body: raw }, { secrets, nowSec: nowSec() });
         if (!v.ok) return send({ Error: { Code: v.code, Message: v.message } });
         if (v.version !== '2018-07-17') return send({ Error: { Code: 'InvalidParameterValue.Version', Message: `Version ${v.version} is not 2018-07-17.` } });
-        if (!json || typeof json !== 'object') return send({ Error: { Code: 'InvalidParameter', Message: 'The body is not a JSON object.' } });
+        if (!json || typeof json !== 'object' || Array.isArray(json)) return send({ Error: { Code: 'InvalidParameter', Message: 'The body is not a JSON object.' } });
+        const shape = checkJsonShape(json, JSON_LIMITS);
+        if (!shape.ok) return send({ Error: { Code: 'InvalidParameter', Message: `The request body: ${shape.message}.` } });
         try {
           return send(await api(v.action, json as Api));
         } catch (e) {
@@ -578,7 +602,7 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
       app.get('/_admin/events', async () => ({ queued: state.events, pushes: pushLog, config: state.eventConfig }));
       app.get('/_admin/media', async () => ({ media: Object.values(state.media) }));
       app.post('/_admin/procedures/:fileId/finish', async (req, reply) => {
-        const m = state.media[(req.params as { fileId: string }).fileId];
+        const m = ownGet(state.media, (req.params as { fileId: string }).fileId);
         if (!m || !m.procedureTaskId) return reply.status(404).send({ error: 'no procedure for that file' });
         procedureEvent(m, 'FINISH');
         return { ok: true };

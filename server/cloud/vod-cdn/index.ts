@@ -37,7 +37,8 @@ export function vodCdnProvider(): CloudProvider {
     name: 'cdn',
     async build(ctx: CloudContext) {
       const catalog = getPlayCatalog(ctx);
-      const app = createFastify({ name: 'cdn' });
+      // a path that is not percent-encoding: the CDN's (Tengine's) plain 400 page, as for any malformed request
+      const app = createFastify({ name: 'cdn', frameworkErrors: (_err, _req, reply) => void reply.status(400).type('text/html').send('<html><body><h1>400 Bad Request</h1></body></html>') });
       app.addHook('onClose', async () => {
         for (const h of catalog.holds) h();
         catalog.holds = [];
