@@ -14,6 +14,7 @@ import { aliyunVodProvider } from '../../server/cloud/aliyun-vod';
 import { vodCdnProvider } from '../../server/cloud/vod-cdn';
 import { hlsTokenSecret, mintHlsToken, SAMPLE_VIDEO_IDS, MEDIA_DIR } from '../../server/cloud/aliyun-vod/play';
 import OSS from 'ali-oss';
+import { until } from '../harness/until';
 import { admin, assumeRole, rpc } from './aliyun-helpers';
 
 let cloud: RunningCloud;
@@ -170,15 +171,17 @@ describe('uploads become playable', () => {
     const oss = new OSS({ endpoint: cloud.urls.oss, bucket: addr.Bucket, region: 'oss-cn-shanghai', accessKeyId: auth.AccessKeyId, accessKeySecret: auth.AccessKeySecret, stsToken: auth.SecurityToken } as OSS.Options);
     await oss.put(addr.FileName, LD);
     let info: PlayInfoResp | undefined;
-    const end = Date.now() + 20000;
-    while (!info) {
+    // the OD track appears once the local cloud's transcode (a copy) finished: until then IllegalStatus
+    await until(async () => {
       try {
         info = await getPlayInfo({ VideoId: r.VideoId });
+        return true;
       } catch (e) {
-        if ((e as { code?: string }).code !== 'Forbidden.IllegalStatus' || Date.now() > end) throw e;
-        await new Promise((res) => setTimeout(res, 20));
+        if ((e as { code?: string }).code !== 'Forbidden.IllegalStatus') throw e;
+        return false;
       }
-    }
+    }, 'the uploaded video to have its OD MP4 track');
+    if (!info) throw new Error('unreachable');
     expect(info.PlayInfoList.PlayInfo).toHaveLength(1);
     expect(info.PlayInfoList.PlayInfo[0]).toMatchObject({ Definition: 'OD', Format: 'mp4', Size: LD.length });
     const bytes = Buffer.from(await (await fetch(info.PlayInfoList.PlayInfo[0].PlayURL)).arrayBuffer());

@@ -11,6 +11,7 @@ import type { DownloaderError, ErrorModel, MediaInfo, PlatformAdapter, VidAuth, 
 import { startDevStack, DevStack } from '../../server';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import { MEDIA_DIR, SAMPLE_VIDEO_IDS } from '../../server/cloud/aliyun-vod/play';
+import { until } from '../harness/until';
 import { mp4Info } from '../harness/mp4-inspect';
 
 jest.setTimeout(120000);
@@ -41,13 +42,6 @@ async function admin<T = any>(method: string, p: string, body?: unknown, base = 
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function runtime(opts: Parameters<typeof createWxRuntime>[0] = {}): WxRuntime {
   const rt = createWxRuntime({ wechatUrl: stack.cloud!.wechat, openid: `odl${randomBytes(6).toString('hex')}`, ...opts });

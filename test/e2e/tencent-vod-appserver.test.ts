@@ -12,6 +12,7 @@ import { AppClient, createWxAdapter, TencentVodUploader } from 'mp-media-sdk';
 import type { TencentVodResult } from 'mp-media-sdk';
 import { startDevStack, DevStack } from '../../server';
 import { DEV_CREDENTIALS } from '../../server/dev-credentials';
+import { until } from '../harness/until';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 
 jest.setTimeout(120000);
@@ -40,13 +41,6 @@ function user(): { rt: WxRuntime; app: AppClient } {
   return { rt, app: new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(rt.wx) }) };
 }
 
-async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > 60000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function uploadAs(u: { rt: WxRuntime; app: AppClient }, size = 300000): Promise<{ res: TencentVodResult; path: string }> {
   const path = u.rt.files.writeTempSized(`a${randomBytes(3).toString('hex')}.mp4`, size, 5);

@@ -16,6 +16,7 @@ import type { PlatformAdapter, TencentVodProgress, TencentVodResult, TencentVodU
 import { startDevStack, DevStack } from '../../server';
 import { LOCAL_VOD_BUCKET } from '../../server/cloud/tencent-vod';
 import { DEV_CREDENTIALS } from '../../server/dev-credentials';
+import { until } from '../harness/until';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 
 jest.setTimeout(180000);
@@ -107,14 +108,6 @@ async function listParts(key: string, uploadId: string): Promise<number[]> {
 }
 const source = (rt: WxRuntime, p: string) => readFileSync(rt.files.realPath(p));
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const cosLog = async () => (await admin<{ requests: any[] }>('GET', '/_admin/requests', undefined, stack.cloud!.cos)).requests;
 const vodLog = async () => (await admin<{ requests: any[] }>('GET', '/_admin/requests')).requests;

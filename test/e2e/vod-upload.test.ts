@@ -14,6 +14,7 @@ import { startDevStack, DevStack } from '../../server';
 import { createGate, createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import type { FaultRule, RequestLogEntry } from '../harness/wx-runtime';
 import { CHECKPOINT_STORAGE_KEY } from '../../sdk/src/vod-upload/checkpoint';
+import { until } from '../harness/until';
 import { crc64 } from '../../sdk/src/aliyun/crc64';
 
 jest.setTimeout(120000);
@@ -136,14 +137,6 @@ function initiates(rt: WxRuntime, info: VODUploadInfo | undefined) {
   return rt.requests.filter((r) => info && r.url.includes(`/${info.object}?uploads`));
 }
 
-/** Polls `cond` every 5 ms until it holds (fails after `timeoutMs`, generous: this waits for effects, it times nothing). */
-async function until(cond: () => boolean, what = 'condition', timeoutMs = 20000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /**
  * "It stays stopped" as a fact, not a quiet period: once the runtime is idle (no task in flight or queued, no app

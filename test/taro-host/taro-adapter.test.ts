@@ -25,6 +25,7 @@ import {
 import type { VODUploadAuthResult, VODUploadInfo, VODUploadOptions } from 'mp-media-sdk';
 import { startDevStack, DevStack } from '../../server';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
+import { until } from '../harness/until';
 import { loadRealTaro, LoadedTaro } from './taro';
 
 jest.setTimeout(120000);
@@ -46,14 +47,6 @@ const settle = async () => {
   for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
 };
 
-/** Polls `cond` every 5 ms until it holds (waits for an effect; fails after `timeoutMs`). */
-async function until(cond: () => boolean, what: string, timeoutMs = 20000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Every network task of the runtime has ended (so any rejection Taro makes for it has happened). */
 const quiet = () => until(() => rt.inflight().active + rt.inflight().queued === 0, 'the runtime to have no task in flight');
