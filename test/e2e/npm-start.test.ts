@@ -96,8 +96,10 @@ function projectCopy(): string {
 
 describe('npm start (server/main.ts)', () => {
   it('serves /api/health, prints URLs and DevTools steps, and stops on SIGINT with its ports closed', async () => {
+    // `node --import tsx` as `npm start` runs it: the tsx CLI would put a second process in between whose signal relay
+    // depends on an IPC message from the child (under load it answered SIGINT with 130 before the child had exited 0)
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'npm-start-'));
-    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'server/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOCAL_CLOUD: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -124,7 +126,7 @@ describe('npm start (server/main.ts)', () => {
   });
 
   it('refuses an invalid PORT with a clear message and exit code 1', async () => {
-    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'server/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
       cwd: ROOT,
       env: { ...process.env, PORT: 'abc' },
       stdio: ['ignore', 'pipe', 'pipe'],
