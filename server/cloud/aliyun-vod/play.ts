@@ -161,6 +161,24 @@ export class PlayCatalog {
     });
     const hlsFile = path.join(clip, '270p', 'index.m3u8');
     const hlsSize = ['seg0.ts', 'seg1.ts', 'seg2.ts'].reduce((n, s) => n + statSync(path.join(clip, '270p', s)).size, 0);
+    /** The encrypted SD HLS rendition of the clip, as one sample video's stream (standard or Aliyun private encryption). */
+    const hls = (vid: string, encryptType: 'HLSEncryption' | 'AliyunVoDEncryption'): PlayStream => ({
+      jobId: createHash('md5').update(`${vid}:SD:m3u8`).digest('hex'),
+      definition: 'SD',
+      format: 'm3u8',
+      file: hlsFile,
+      size: hlsSize,
+      width: 480,
+      height: 270,
+      bitrate: '345.6',
+      fps: '25',
+      duration: '6.0',
+      encrypt: 1,
+      encryptType,
+      specification: 'H264.SD',
+      creationTime: created,
+      streamType: 'video',
+    });
     this.samples.set(SAMPLE_VIDEO_IDS.clip, {
       VideoId: SAMPLE_VIDEO_IDS.clip,
       Title: 'mp-media-kit sample clip (6 s)',
@@ -171,23 +189,7 @@ export class PlayCatalog {
       streams: [
         mp4('LD', '180p.mp4', 320, 180, '168.5'),
         mp4('SD', '270p.mp4', 480, 270, '307.2'),
-        {
-          jobId: createHash('md5').update(`${SAMPLE_VIDEO_IDS.clip}:SD:m3u8`).digest('hex'),
-          definition: 'SD',
-          format: 'm3u8',
-          file: hlsFile,
-          size: hlsSize,
-          width: 480,
-          height: 270,
-          bitrate: '345.6',
-          fps: '25',
-          duration: '6.0',
-          encrypt: 1,
-          encryptType: 'HLSEncryption',
-          specification: 'H264.SD',
-          creationTime: created,
-          streamType: 'video',
-        },
+        hls(SAMPLE_VIDEO_IDS.clip, 'HLSEncryption'),
       ],
     });
     this.samples.set(SAMPLE_VIDEO_IDS.transcoding, {
@@ -207,23 +209,7 @@ export class PlayCatalog {
       CreationTime: created,
       sample: true,
       streams: [
-        {
-          jobId: createHash('md5').update(`${SAMPLE_VIDEO_IDS.privateOnly}:SD:m3u8`).digest('hex'),
-          definition: 'SD',
-          format: 'm3u8',
-          file: hlsFile,
-          size: hlsSize,
-          width: 480,
-          height: 270,
-          bitrate: '345.6',
-          fps: '25',
-          duration: '6.0',
-          encrypt: 1,
-          encryptType: 'AliyunVoDEncryption',
-          specification: 'H264.SD',
-          creationTime: created,
-          streamType: 'video',
-        },
+        hls(SAMPLE_VIDEO_IDS.privateOnly, 'AliyunVoDEncryption'),
       ],
     });
   }
