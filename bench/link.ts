@@ -108,7 +108,8 @@ export async function runLink(
           if (r.state !== 'Success') throw new Error(`ours: ${r.state}`);
         } else if (who === 'post') {
           // partSize ≥ file size: VODUpload sends the file as one PostObject through wx.uploadFile
-          const r = await uploadOnce(c, wxPath, { partSize: size + 1, parallel }).done;
+          // no retries: a POST that times out is reported once, not re-sent three more times
+          const r = await uploadOnce(c, wxPath, { partSize: size + 1, parallel, retryCount: 0 }).done;
           if (r.state !== 'Success') throw new Error(`post: ${r.state}`);
         } else if (who === 'ali') {
           await aliClient(agent).multipartUpload(`bench/link-${linkName}-ali.mp4`, real, { partSize, parallel });
