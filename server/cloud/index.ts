@@ -15,6 +15,7 @@ import { polyvProvider } from './polyv';
 import { iotProvider } from './iot';
 import { vodCdnProvider } from './vod-cdn';
 import { tencentProviders } from './tencent-vod';
+import { EmulatedLink, registerLinkAdmin } from './link';
 
 export type { CloudUrls, ProviderName } from './context';
 
@@ -38,6 +39,8 @@ export interface RunningCloud {
   url: string;
   /** Shift the cloud's clock by ms (clock-skew tests). */
   setClockOffset(ms: number): void;
+  /** The emulated phone link every provider's listener applies (also through /_admin/link; server/cloud/link.ts). */
+  link: EmulatedLink;
   close(): Promise<void>;
 }
 
@@ -81,6 +84,7 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
   let clockOffset = 0;
   const urls = {} as CloudUrls;
   const apps: Array<{ name: ProviderName; app: FastifyInstance }> = [];
+  const link = new EmulatedLink();
 
   try {
     for (const p of providers) {
@@ -98,6 +102,7 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
       };
       const app = await p.build(ctx);
       guardDevEndpoints(app);
+      registerLinkAdmin(app, link);
       if (p.name === 'wechat') {
         app.get('/_cloud', async () => ({ providers: urls }));
       }
@@ -106,6 +111,7 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
     let port = opts.basePort || 0;
     for (const { name, app } of apps) {
       await app.listen({ host, port });
+      link.attach(app.server);
       const addr = app.server.address();
       const actual = typeof addr === 'object' && addr ? addr.port : port;
       urls[name] = `http://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${actual}`;
@@ -119,6 +125,7 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
   return {
     urls,
     url: urls.wechat,
+    link,
     setClockOffset(ms: number) {
       clockOffset = ms;
     },

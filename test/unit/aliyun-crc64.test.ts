@@ -36,6 +36,22 @@ describe('crc64 (CRC-64/XZ as x-oss-hash-crc64ecma)', () => {
     expect(crc64(view)).toBe(referenceCrc64(view).toString());
   });
 
+  it('word-at-a-time path: every start alignment (byteOffset 0–7) and every tail length (64–80 bytes) matches the oracle', () => {
+    const backing = randomBytes(4096);
+    for (let off = 0; off < 8; off++) {
+      for (let len = 64; len <= 80; len++) {
+        const view = new Uint8Array(backing.buffer, backing.byteOffset + off, len);
+        expect(crc64(view)).toBe(referenceCrc64(view).toString());
+      }
+    }
+    // a large unaligned view, and the same bytes streamed in odd-sized chunks
+    const big = new Uint8Array(backing.buffer, backing.byteOffset + 3, 4000);
+    const c = new Crc64();
+    for (let i = 0; i < big.length; i += 333) c.update(big.subarray(i, i + 333));
+    expect(crc64(big)).toBe(referenceCrc64(big).toString());
+    expect(c.digest()).toBe(crc64(big));
+  });
+
   it('continues from a previous value: crc64(b, crc64(a)) === crc64(a‖b)', () => {
     const a = randomBytes(12345);
     const b = randomBytes(777);

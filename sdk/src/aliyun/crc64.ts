@@ -45,12 +45,45 @@ function tables(): [Uint32Array, Uint32Array] {
   return [lo8, hi8];
 }
 
-/** Update the raw (already inverted) register {hi, lo} with data; returns the new register as [hi, lo]. */
+/** Whether this platform stores a Uint32Array little-endian (every phone and PC in practice; checked, not assumed). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Update the raw (already inverted) register {hi, lo} with data; returns the new register as [hi, lo].
+ * The 8-byte steps read two aligned little-endian uint32 words through a Uint32Array view where the platform allows
+ * (no per-byte loads and shifts: about 2× faster in V8), otherwise assemble them from bytes.
+ */
 function update(hi: number, lo: number, d: Uint8Array): [number, number] {
   const [L, H] = tables();
   let i = 0;
   const n = d.length;
-  const end8 = n - (n % 8);
+  if (LITTLE_ENDIAN && n >= 64) {
+    // bytes up to a 4-byte boundary of the underlying buffer, then whole 8-byte blocks as words
+    while ((d.byteOffset + i) & 3) {
+      const idx = (lo ^ d[i++]) & 255;
+      lo = ((lo >>> 8) | (hi << 24)) ^ L[idx];
+      hi = (hi >>> 8) ^ H[idx];
+    }
+    const blocks = (n - i) >>> 3;
+    const w = new Uint32Array(d.buffer, d.byteOffset + i, blocks * 2);
+    const m = w.length;
+    for (let j = 0; j < m; j += 2) {
+      const a = lo ^ w[j];
+      const b = hi ^ w[j + 1];
+      const i7 = 1792 + (a & 255);
+      const i6 = 1536 + ((a >>> 8) & 255);
+      const i5 = 1280 + ((a >>> 16) & 255);
+      const i4 = 1024 + (a >>> 24);
+      const i3 = 768 + (b & 255);
+      const i2 = 512 + ((b >>> 8) & 255);
+      const i1 = 256 + ((b >>> 16) & 255);
+      const i0 = b >>> 24;
+      lo = L[i7] ^ L[i6] ^ L[i5] ^ L[i4] ^ L[i3] ^ L[i2] ^ L[i1] ^ L[i0];
+      hi = H[i7] ^ H[i6] ^ H[i5] ^ H[i4] ^ H[i3] ^ H[i2] ^ H[i1] ^ H[i0];
+    }
+    i += blocks * 8;
+  }
+  const end8 = i + ((n - i) - ((n - i) % 8));
   while (i < end8) {
     const a = lo ^ (d[i] | (d[i + 1] << 8) | (d[i + 2] << 16) | (d[i + 3] << 24));
     const b = hi ^ (d[i + 4] | (d[i + 5] << 8) | (d[i + 6] << 16) | (d[i + 7] << 24));

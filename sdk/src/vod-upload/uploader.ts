@@ -887,8 +887,16 @@ export class VODUpload {
 
   private async sendPart(ctx: OssContext, t: OssTarget, uploadId: string, p: PartSpec, path: string, signal: AbortSignalLike): Promise<PartInfo> {
     const data = await this.read(path, p.offset, p.size);
-    const local = crc64(data);
-    const r = await uploadPart(ctx, t, uploadId, p.number, data, signal);
+    // hand the part to the network first, hash it while it is on the way (wx.request sends on WeChat's own threads)
+    const sending = uploadPart(ctx, t, uploadId, p.number, data, signal);
+    let local: string;
+    try {
+      local = crc64(data);
+    } finally {
+      // whatever happens, the request's outcome is observed (no unhandled rejection)
+      sending.catch(() => undefined);
+    }
+    const r = await sending;
     if (r.crc !== undefined && r.crc !== local) {
       throw new MediaKitError(E.Crc64Mismatch, `UploadPart ${p.number}: CRC-64 ${r.crc} from OSS, ${local} local.`, { part: p.number });
     }
