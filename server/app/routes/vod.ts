@@ -260,6 +260,7 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
       return { RequestId: refreshed.RequestId, VideoId: refreshed.VideoId, UploadAddress: refreshed.UploadAddress, UploadAuth: refreshed.UploadAuth };
     }
     const userData = userDataParam(b.userData);
+    await appStore(deps).ping(); // store down: fail before VOD creates a video this server could not record
     const raw = await call('VOD', 'CreateUploadVideo', {
       Title: b.title,
       FileName: b.fileName,
@@ -278,6 +279,7 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
   app.post('/api/vod/upload-image', { schema: { body: imageBody, response: { 200: uploadImageReply } } }, async (req) => {
     need();
     const b = parseBody(imageBody, req.body ?? {});
+    await appStore(deps).ping();
     const raw = await call('VOD', 'CreateUploadImage', {
       ImageType: b.imageType || 'default',
       ImageExt: b.imageExt,
