@@ -7,7 +7,8 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileStore, MemoryStore, RedisStore, StoreUnavailableError, type Store } from '../../server/app/store';
+import { FileStore, MemoryStore, openStore, RedisStore, StoreUnavailableError, type Store } from '../../server/app/store';
+import { buildAppServer } from '../../server/app';
 import { startRedis, type TestRedis } from '../harness/redis';
 import { requireBinary } from '../harness/system-deps';
 import { until } from '../harness/until';
@@ -272,5 +273,27 @@ describe('FileStore only', () => {
       await s.close();
       await own.close();
     }
+  });
+});
+
+describe('openStore (the AppServer picks its store from the environment)', () => {
+  test('no REDIS_URL: a FileStore at DATA_DIR/app/store.json; a REDIS_URL that is not redis:// or rediss://, or a bad REDIS_COMMAND_TIMEOUT_MS: a startup error', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'store-open-'));
+    tmpDirs.push(dir);
+    const s = await openStore({}, dir);
+    expect(s).toBeInstanceOf(FileStore);
+    expect((s as FileStore).file).toBe(path.join(dir, 'store.json'));
+    await s.close();
+    await expect(openStore({ REDIS_URL: 'http://127.0.0.1:6379' }, dir)).rejects.toThrow(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
+    await expect(openStore({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_COMMAND_TIMEOUT_MS: 'soon' }, dir)).rejects.toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+  });
+
+  (redisBin ? test : test.skip)('buildAppServer with an unreachable REDIS_URL refuses to start with the reason (and leaves no connection behind)', async () => {
+    const dead = await startRedis(redisBin!);
+    const url = dead.url;
+    await dead.close();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'store-open-'));
+    tmpDirs.push(dir);
+    await expect(buildAppServer({ env: { REDIS_URL: url }, dataDir: dir, now: Date.now })).rejects.toThrow(/^REDIS_URL: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+/);
   });
 });

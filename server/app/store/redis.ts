@@ -67,6 +67,8 @@ export class RedisStore implements Store {
   static async connect(o: RedisStoreOptions): Promise<RedisStore> {
     const log = o.log || ((m: string) => console.warn(m));
     const where = redactRedisUrl(o.url);
+    // No reconnecting before the first connection: a start against a dead Redis fails at once and leaves no timer.
+    let started = false;
     const client = new Redis(o.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -74,7 +76,7 @@ export class RedisStore implements Store {
       autoResendUnfulfilledCommands: false,
       commandTimeout: o.commandTimeoutMs ?? 2000,
       connectTimeout: o.connectTimeoutMs ?? 5000,
-      retryStrategy: (times) => Math.min(100 * times, 2000),
+      retryStrategy: (times) => (started ? Math.min(100 * times, 2000) : null),
     }) as Redis & Scripts;
     client.defineCommand('mpCas', { numberOfKeys: 1, lua: CAS_LUA });
     client.defineCommand('mpHgetall', { numberOfKeys: 1, lua: HGETALL_LUA });
@@ -90,8 +92,10 @@ export class RedisStore implements Store {
     try {
       await client.connect();
       await client.ping();
+      started = true;
     } catch (e) {
-      client.disconnect();
+      // Already ended (no retries before the first connection): disconnect() would only arm a 2 s timer in ioredis.
+      if (client.status !== 'end') client.disconnect();
       throw new Error(`REDIS_URL: cannot reach Redis at ${where}: ${(e as Error).message}`);
     }
     return new RedisStore(client, o.prefix ?? 'mpmk:');
