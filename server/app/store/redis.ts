@@ -81,10 +81,12 @@ export class RedisStore implements Store {
     client.defineCommand('mpCas', { numberOfKeys: 1, lua: CAS_LUA });
     client.defineCommand('mpHgetall', { numberOfKeys: 1, lua: HGETALL_LUA });
     let down = false;
-    client.on('error', (e: Error) => {
-      if (!down) log(`[store] Redis at ${where}: ${e.message} (requests answer 503 StoreUnavailable until it is back)`);
+    const outage = (why: string) => {
+      if (!down && started) log(`[store] Redis at ${where}: ${why} (requests answer 503 StoreUnavailable until it is back)`);
       down = true;
-    });
+    };
+    client.on('error', (e: Error) => outage(e.message));
+    client.on('close', () => outage('connection lost'));
     client.on('ready', () => {
       if (down) log(`[store] Redis at ${where} is back`);
       down = false;
