@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryStore } from './memory';
+import { StoreUnavailableError } from './types';
 
 interface Snapshot {
   version: 1;
@@ -50,7 +51,12 @@ export class FileStore extends MemoryStore {
       else entries.push(e.x === undefined ? [key, 'h', [...e.v]] : [key, 'h', [...e.v], e.x]);
     }
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: 1, entries } satisfies Snapshot), { mode: 0o600 });
-    renameSync(tmp, this.file);
+    try {
+      writeFileSync(tmp, JSON.stringify({ version: 1, entries } satisfies Snapshot), { mode: 0o600 });
+      renameSync(tmp, this.file);
+    } catch (e) {
+      // Disk full, folder gone: the change is in memory, the snapshot keeps the previous state until a write succeeds.
+      throw new StoreUnavailableError(`cannot write ${this.file}: ${(e as Error).message}`);
+    }
   }
 }
