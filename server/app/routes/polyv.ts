@@ -111,7 +111,7 @@ export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): 
     return once(`token:${key}:${bypassCache}`, async () => {
       const t = await client!.createToken({ videoId, viewerId, viewerIp });
       // Kept until the reuse margin before it expires; a token with less left is not stored at all.
-      const ttlMs = t.expiredTime - deps.now() - tokenReuseMarginMs(t.ttl);
+      const ttlMs = Math.floor(t.expiredTime - deps.now() - tokenReuseMarginMs(t.ttl));
       if (ttlMs < 1) return t;
       const text = JSON.stringify(t);
       if (bypassCache) {
