@@ -69,12 +69,8 @@ export class TencentVodStore {
 
   async videosOf(openid: string): Promise<VideoRecord[]> {
     const ids = Object.keys(await this.store.hgetall(mineKey(openid)));
-    const out: VideoRecord[] = [];
-    for (const id of ids) {
-      const v = await this.video(id);
-      if (v && v.openid === openid) out.push(v);
-    }
-    return out.sort((a, b) => b.createdAt - a.createdAt);
+    const all = await Promise.all(ids.map((id) => this.video(id)));
+    return all.filter((v): v is VideoRecord => !!v && v.openid === openid).sort((a, b) => b.createdAt - a.createdAt);
   }
 
   /**
