@@ -6,7 +6,7 @@
  *     whichever instance serves it, one login for all;
  *   - a Polyv token created on one instance is reused by the other (no second token call), also when both ask at once;
  *   - a Tencent VOD upload whose PUSH events go to one instance is seen from the other; the same event delivered to
- *     both at once is applied once;
+ *     both at once is applied once; in PULL mode two pulling instances apply what either pulls;
  *   - IoT bindings provisioned on one are the other's;
  *   - Redis killed: the store-backed routes answer 503 StoreUnavailable on both, /api/health is 503, login still
  *     works (stateless tokens), nothing from the failed requests is recorded; Redis restarted: all works again with
@@ -45,10 +45,10 @@ let lb: RoundRobin;
 const runtimes: WxRuntime[] = [];
 const warnings: string[] = [];
 
-async function instance(name: string): Promise<string> {
+async function instance(name: string, events: 'push' | 'pull' = 'push'): Promise<string> {
   const { app } = await buildAppServer({
     // No APP_TOKEN_SECRET: the instances share the development secret the first one claimed in Redis.
-    env: { REDIS_URL: redis.url, TENCENT_VOD_EVENTS: 'push' },
+    env: { REDIS_URL: redis.url, TENCENT_VOD_EVENTS: events },
     cloud: cloud.urls,
     dataDir: path.join(tmp, name),
     now: () => Date.now(),
@@ -217,6 +217,30 @@ d('two AppServer instances on one Redis', () => {
     const twice = await Promise.all(urls.map((u) => call(u, undefined, 'POST', '/api/tencent-vod/events', ev)));
     expect(twice.map((r) => r.status)).toEqual([200, 200]);
     expect(twice.map((r) => r.body.applied).sort()).toEqual([false, true]);
+  });
+
+  test('Tencent VOD in PULL mode: two more instances both pulling; whichever pulls an event applies it, and both list the video ready', async () => {
+    await tvodApi().ModifyEventConfig({ Mode: 'PULL', NotificationUrl: '' });
+    const pulling = [await instance('pull-a', 'pull'), await instance('pull-b', 'pull')];
+    try {
+      const rt = runtime();
+      const onA = new AppClient({ baseUrl: pulling[0], adapter: createWxAdapter(rt.wx) });
+      const onB = new AppClient({ baseUrl: pulling[1], adapter: createWxAdapter(rt.wx) });
+      const res = await TencentVodUploader.start({
+        adapter: createWxAdapter(rt.wx),
+        mediaFile: { tempFilePath: rt.files.writeTempSized('p.mp4', 120000, 9) },
+        mediaName: 'pulled',
+        getSignature: () => onA.call<{ signature: string }>('POST', '/api/tencent-vod/signature', {}).then((r) => r.signature),
+      }).done();
+      for (const c of [onA, onB]) {
+        await until(async () => (await c.call<{ videos: Json[] }>('GET', '/api/tencent-vod/videos')).videos.some((v) => v.fileId === res.fileId && v.state === 'ready'), 'both pulling instances to list the video ready');
+      }
+      // ConfirmEvents after the apply: the event leaves the cloud's queue (a failed apply would leave it for redelivery).
+      await until(async () => !(await (await fetch(`${cloud.urls.tvod}/_admin/events`)).json()).queued.some((q: Json) => q.event?.FileUploadEvent?.FileId === res.fileId), 'the event to be confirmed');
+    } finally {
+      for (const app of apps.splice(2)) await app.close();
+      await tvodApi().ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: `${urls[0]}/api/tencent-vod/events` });
+    }
   });
 
   test('IoT: the devices provisioned for a user on one instance are the ones the other lists and reaches', async () => {
