@@ -2,6 +2,7 @@
  * The AppServer: login (code2Session → stateless token), auth on every other /api route, and one route module per
  * provider (server/app/routes/<provider>.ts). It holds every secret; the mini-program holds only its session token.
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { createFastify, HttpError, installJsonErrors, jsonFrameworkErrors, parseBody, z } from '../http';
 import { checkJsonShape } from '../safe-input';
@@ -15,6 +16,7 @@ import { errorEnvelope, installZodCompilers, isDocsRoute, registerApiDocs, respo
 import { isLoopback } from '../cloud';
 import vodPlayRoutes from './routes/vod-play';
 import tencentVodRoutes from './routes/tencent-vod';
+import { openStore, type Store } from './store';
 
 export type { AppDeps, AuthUser } from './deps';
 
@@ -39,9 +41,46 @@ const loginReply = z.object({
 });
 const meReply = z.object({ openid: z.string() });
 
-export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInstance; config: AppConfig; routes: RouteOptions[] }> {
+/**
+ * Development without APP_TOKEN_SECRET on a shared store: the first instance claims a random secret in Redis and the
+ * others read it, so a token from one verifies on all (production requires APP_TOKEN_SECRET; a file store keeps the
+ * secret in DATA_DIR/app/token-secret as before).
+ */
+async function sharedDevTokenSecret(store: Store): Promise<string> {
+  await store.setIfAbsent('app:dev-token-secret', randomBytes(32).toString('hex'));
+  const s = await store.get('app:dev-token-secret');
+  if (!s || s.length < 32) throw new Error('The shared development token secret in the store is missing or too short: set APP_TOKEN_SECRET.');
+  return s;
+}
+
+/**
+ * The AppServer on its store: deps.store when given (the caller closes it), else one opened from the environment
+ * (REDIS_URL → Redis, else DATA_DIR/app/store.json) and closed with the app, or at once when building fails.
+ */
+export async function buildAppServer(given: AppDeps): Promise<{ app: FastifyInstance; config: AppConfig; routes: RouteOptions[] }> {
+  const store = given.store || (await openStore(given.env, given.dataDir, given.now));
+  let built: FastifyInstance | undefined;
+  try {
+    let env = given.env;
+    if (store.kind === 'redis' && !env.APP_TOKEN_SECRET && env.NODE_ENV !== 'production') env = { ...env, APP_TOKEN_SECRET: await sharedDevTokenSecret(store) };
+    const r = await buildOn({ ...given, env, store }, (app) => {
+      built = app;
+      // The root's onClose runs after the route plugins' (the PULL worker stops before the store closes).
+      if (!given.store) app.addHook('onClose', async () => store.close());
+    });
+    return r;
+  } catch (e) {
+    if (built) await built.close().catch(() => undefined);
+    if (!given.store) await store.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function buildOn(deps: AppDeps, created: (app: FastifyInstance) => void): Promise<{ app: FastifyInstance; config: AppConfig; routes: RouteOptions[] }> {
+  const store = deps.store!;
   const config = loadAppConfig(deps.env, deps.cloud, deps.dataDir);
   const app = createFastify({ name: 'app', trustProxy: config.trustProxy, frameworkErrors: jsonFrameworkErrors });
+  created(app);
   installJsonErrors(app);
   // JSON only: a text/plain body gets the same clear 415 as a form (not "expected object, received string").
   app.removeContentTypeParser('text/plain');
@@ -85,7 +124,11 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
     req.user = { openid: res.claims.sub };
   });
 
-  app.get('/api/health', { schema: { response: { 200: healthReply } } }, async () => ({ ok: true, time: new Date(deps.now()).toISOString(), localCloud: !!deps.cloud && !deps.env.WX_APPID }));
+  // 503 StoreUnavailable while the store (Redis) does not answer: a load balancer takes the instance out meanwhile.
+  app.get('/api/health', { schema: { response: { 200: healthReply, 503: errorEnvelope } } }, async () => {
+    await store.ping();
+    return { ok: true, time: new Date(deps.now()).toISOString(), localCloud: !!deps.cloud && !deps.env.WX_APPID };
+  });
 
   const loginBody = z.object({ code: z.string().min(1, 'code is required (from wx.login)').max(128) }).strict();
   app.post('/api/login', { schema: { body: loginBody, response: { 200: loginReply, 401: errorEnvelope, 429: errorEnvelope, 502: errorEnvelope } } }, async (req) => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { startCloud, RunningCloud } from '../../server/cloud';
 import { iotProvider } from '../../server/cloud/iot';
 import { IoTBindings } from '../../server/app/iot/bindings';
+import { MemoryStore } from '../../server/app/store';
 import { createTencentIoTBackend, IoTFlavour } from '../../server/app/iot/tencent';
 import { IoTBackendError } from '../../server/app/iot/backend';
 import { DEV_CREDENTIALS } from '../../server/dev-credentials';
@@ -34,8 +35,7 @@ function fakeClock() {
 
 function backend(flavour: IoTFlavour = 'iotexplorer', extra: Partial<Parameters<typeof createTencentIoTBackend>[0]> = {}) {
   const clock = fakeClock();
-  const bindings = new IoTBindings(undefined);
-  for (const d of devices) bindings.bind(USER, { deviceId: d.deviceName, deviceName: d.deviceName, productId: 'LOCALCAM01', name: d.name });
+  const bindings = new IoTBindings(new MemoryStore(), { [USER]: devices.map((d) => ({ deviceName: d.deviceName, productId: 'LOCALCAM01', name: d.name })) });
   const log: Array<[string, number]> = [];
   const b = createTencentIoTBackend({
     flavour,

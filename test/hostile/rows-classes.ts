@@ -12,6 +12,15 @@ import { buildAppServer } from '../../server/app';
 import { answer, appCode, ossCode, popCode, type HostileAnswer, type HostileEnv, type HostileRow } from './harness';
 import { multipart, signedPostFields } from './rows';
 
+/** VOD owners the AppServer recorded: hash "vod:owner" in its FileStore snapshot (DATA_DIR/app/store.json). */
+function recordedOwners(appDataDir: string): Record<string, string> {
+  const file = path.join(appDataDir, 'store.json');
+  if (!existsSync(file)) return {};
+  const snap = JSON.parse(readFileSync(file, 'utf8')) as { entries: Array<[string, string, unknown]> };
+  const e = snap.entries.find(([k]) => k === 'vod:owner');
+  return e ? Object.fromEntries(e[2] as Array<[string, string]>) : {};
+}
+
 async function mediaCount(env: HostileEnv): Promise<number> {
   const r = await env.http({ method: 'GET', url: `${env.cloud.vod}/_admin/media` });
   const m = JSON.parse(r.text) as { videos: unknown[]; images: unknown[] };
@@ -63,8 +72,7 @@ export const rows: HostileRow[] = [
     expect: (v) =>
       v.includes('nested') ? { status: 400, code: 'JsonTooDeep' } : v.includes('900 KB') ? { status: 413, code: 'BodyTooLarge' } : v.includes('string') ? { status: 400, code: 'InvalidParameter' } : { status: 400, code: 'LengthExceededMax' },
     async check(env) {
-      const file = path.join(env.stack.dataDir, 'app', 'vod-owners.json');
-      const owners = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+      const owners = recordedOwners(path.join(env.stack.dataDir, 'app'));
       return Object.keys(owners).includes('undefined') ? ['an owner named "undefined" was recorded'] : [];
     },
   },
@@ -231,8 +239,8 @@ export const rows: HostileRow[] = [
           await env.http({ method: 'POST', url: `${base}/api/vod/upload-video`, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"title":"t","fileName":"a.mp4"}' }),
           appCode,
         );
-        const owners = path.join(dataDir, 'vod-owners.json');
-        if (existsSync(owners) && readFileSync(owners, 'utf8') !== '{}') return { ...a, code: `${String(a.code)} (but owners were recorded: ${readFileSync(owners, 'utf8')})` };
+        const owners = recordedOwners(dataDir);
+        if (Object.keys(owners).length) return { ...a, code: `${String(a.code)} (but owners were recorded: ${JSON.stringify(owners)})` };
         return a;
       } finally {
         await app.close();

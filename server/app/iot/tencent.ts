@@ -280,17 +280,17 @@ export function createTencentIoTBackend(o: TencentIoTBackendOptions): IoTBackend
 
   // ---- authorisation and error mapping ----------------------------------------------------------------------------
   async function devicesOf(openid: string): Promise<IoTBinding[]> {
-    if (!o.bindings.has(openid) && o.provision) {
+    if (o.provision && !(await o.bindings.has(openid))) {
       const made = await o.provision(openid);
-      for (const b of made) o.bindings.bind(openid, b);
-      o.bindings.touch(openid);
+      for (const b of made) await o.bindings.bind(openid, b);
+      await o.bindings.touch(openid);
     }
     return o.bindings.list(openid);
   }
 
   async function withDevice(openid: string, deviceId: string, fn: (b: IoTBinding) => Promise<IoTResult>): Promise<IoTResult> {
     await devicesOf(openid);
-    const l = o.bindings.lookup(openid, deviceId);
+    const l = await o.bindings.lookup(openid, deviceId);
     if ('code' in l) return l.code === 8003 ? fail(8003, '非法关系链: the device is not bound to this user') : fail(8002, `目标不存在: no device ${deviceId}`);
     try {
       return await fn(l.binding);
@@ -764,8 +764,8 @@ export function createTencentIoTBackend(o: TencentIoTBackendOptions): IoTBackend
         if (e instanceof CloudCallError) throw new IoTBackendError(e.code, e.message, e.requestId);
         throw e;
       }
-      const named = o.bindings.anyBinding(deviceId);
-      return o.bindings.bind(openid, { ...b, name: named ? named.name : deviceId }) ? ok(null) : fail(8022, '设备已经绑定此用户');
+      const named = await o.bindings.anyBinding(deviceId);
+      return (await o.bindings.bind(openid, { ...b, name: named ? named.name : deviceId })) ? ok(null) : fail(8022, '设备已经绑定此用户');
     },
 
     async close() {

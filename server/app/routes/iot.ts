@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { HttpError, parseBody, z } from '../../http';
 import { DEV_CREDENTIALS } from '../../dev-credentials';
-import type { AppDeps } from '../deps';
+import { appStore, type AppDeps } from '../deps';
 import type { IoTBackend, IoTResult } from '../iot/backend';
 import { IoTBackendError } from '../iot/backend';
 import { IoTBinding, IoTBindings } from '../iot/bindings';
@@ -30,7 +30,7 @@ export const IOT_MAX_DATA_SIZE = 30000;
  * IOT_API_URL, or production without IOT_SECRET_ID/KEY) leaves the other products running and answers the IoT routes
  * 503 IoTNotConfigured.
  */
-export function createIoTBackend(deps: AppDeps): IoTBackend | { unavailable: string } {
+export async function createIoTBackend(deps: AppDeps): Promise<IoTBackend | { unavailable: string }> {
   const env = deps.env;
   // One backend now (Tencent Cloud's IoT API, local or real); "local" from older configurations means the same.
   if (env.IOT_BACKEND && env.IOT_BACKEND !== 'tencent' && env.IOT_BACKEND !== 'local') throw new Error(`IOT_BACKEND=${env.IOT_BACKEND} is not supported (the one backend is Tencent Cloud's IoT API; leave IOT_BACKEND unset).`);
@@ -52,7 +52,8 @@ export function createIoTBackend(deps: AppDeps): IoTBackend | { unavailable: str
       throw new Error(`IOT_BINDINGS_FILE ${env.IOT_BINDINGS_FILE}: ${(e as Error).message}`);
     }
   }
-  const bindings = new IoTBindings(path.join(deps.dataDir, 'iot-bindings.json'), seed, env.IOT_PRODUCT_ID);
+  const bindings = new IoTBindings(appStore(deps), seed, env.IOT_PRODUCT_ID, deps.now);
+  await bindings.importLegacy(path.join(deps.dataDir, 'iot-bindings.json'));
   return createTencentIoTBackend({
     flavour,
     // Read at first call: the local cloud's URLs are filled in once it listens.
@@ -210,7 +211,7 @@ function overMaxDataSize(bytes: number): { code: number; msg: string; data: null
 }
 
 export default async function iotRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  const made = createIoTBackend(deps);
+  const made = await createIoTBackend(deps);
   if (!('unavailable' in made)) app.addHook('onClose', async () => made.close());
   const backend = (): IoTBackend => {
     if ('unavailable' in made) throw new HttpError(503, 'IoTNotConfigured', made.unavailable);

@@ -6,13 +6,17 @@
  *   GET  /api/polyv/samples        → {localCloud, samples: [...]} (the local cloud's sample videos; empty otherwise)
  *
  * The server checks the login, derives viewerId from the openid, takes viewerIp from the caller, reads the video info
- * (cached for a minute), and creates a Playsafe token with iswxa=1 (reused until shortly before it expires).
+ * (cached for a minute in this instance), and creates a Playsafe token with iswxa=1, reused until shortly before it
+ * expires by every instance: the token lives in the AppServer's store under "polyv:token:<sha256(video, viewer, ip)>"
+ * with a TTL that ends at the reuse margin; the first instance to store one wins (setIfAbsent), the others hand out
+ * the stored token and drop their own.
  */
 import { createHash, randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { HttpError, parseBody, z } from '../../http';
-import type { AppDeps } from '../deps';
+import { appStore, type AppDeps } from '../deps';
+import { parseJson } from '../store';
 import { loadPolyvConfig } from '../polyv/config';
 import { PolyvApiErrorCode, PolyvClient, PolyvTokenInfo, PolyvVideoInfo } from '../polyv/client';
 
@@ -66,8 +70,8 @@ export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): 
   const config = loaded.ok ? loaded.config : undefined;
   const client = config ? new PolyvClient(config, deps.now) : undefined;
 
+  const store = appStore(deps);
   const infoCache = new Map<string, { info: PolyvVideoInfo; at: number }>();
-  const tokenCache = new Map<string, PolyvTokenInfo>();
   const inflight = new Map<string, Promise<unknown>>();
 
   const once = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
@@ -81,7 +85,6 @@ export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): 
   const prune = () => {
     const now = deps.now();
     if (infoCache.size > MAX_CACHE) for (const [k, v] of infoCache) if (v.at + INFO_TTL_MS < now) infoCache.delete(k);
-    if (tokenCache.size > MAX_CACHE) for (const [k, v] of tokenCache) if (v.expiredTime < now) tokenCache.delete(k);
   };
 
   const getInfo = (videoId: string): Promise<PolyvVideoInfo> => {
@@ -90,19 +93,35 @@ export default async function polyvRoutes(app: FastifyInstance, deps: AppDeps): 
     return once(`info:${videoId}`, async () => {
       const info = await client!.getVideoInfo(videoId);
       infoCache.set(videoId, { info, at: deps.now() });
+      prune();
       return info;
     });
   };
 
-  const getToken = (videoId: string, viewerId: string, viewerIp: string, bypassCache: boolean): Promise<PolyvTokenInfo> => {
-    const key = JSON.stringify([videoId, viewerId, viewerIp]);
-    const hit = tokenCache.get(key);
-    if (!bypassCache && hit && hit.expiredTime - deps.now() > tokenReuseMarginMs(hit.ttl)) return Promise.resolve(hit);
-    return once(`token:${key}`, async () => {
+  /** A stored token still worth handing out (more than the reuse margin left). */
+  const reusable = (t: PolyvTokenInfo | undefined): t is PolyvTokenInfo =>
+    !!t && typeof t.token === 'string' && typeof t.expiredTime === 'number' && t.expiredTime - deps.now() > tokenReuseMarginMs(Number(t.ttl) || 0);
+
+  const getToken = async (videoId: string, viewerId: string, viewerIp: string, bypassCache: boolean): Promise<PolyvTokenInfo> => {
+    const key = `polyv:token:${createHash('sha256').update(JSON.stringify([videoId, viewerId, viewerIp])).digest('hex')}`;
+    if (!bypassCache) {
+      const hit = parseJson<PolyvTokenInfo>(await store.get(key));
+      if (reusable(hit)) return hit;
+    }
+    return once(`token:${key}:${bypassCache}`, async () => {
       const t = await client!.createToken({ videoId, viewerId, viewerIp });
-      tokenCache.set(key, t);
-      prune();
-      return t;
+      // Kept until the reuse margin before it expires; a token with less left is not stored at all.
+      const ttlMs = Math.floor(t.expiredTime - deps.now() - tokenReuseMarginMs(t.ttl));
+      if (ttlMs < 1) return t;
+      const text = JSON.stringify(t);
+      if (bypassCache) {
+        await store.set(key, text, { ttlMs });
+        return t;
+      }
+      if (await store.setIfAbsent(key, text, { ttlMs })) return t;
+      // Another instance stored one meanwhile: hand out that one, so both answer the same token.
+      const theirs = parseJson<PolyvTokenInfo>(await store.get(key));
+      return reusable(theirs) ? theirs : t;
     });
   };
 

@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { HttpError, parseBody, z } from '../../http';
-import type { AppDeps } from '../deps';
+import { appStore, type AppDeps } from '../deps';
 import { loadTencentVodConfig, TencentVodConfig } from '../tencent-vod/config';
 import { buildUgcSignature, randomUint32 } from '../tencent-vod/signature';
 import { TencentVodStore, VideoState } from '../tencent-vod/store';
@@ -83,7 +83,8 @@ export default async function tencentVodRoutes(app: FastifyInstance, deps: AppDe
     return config;
   };
   const appConfig = loadAppConfig(deps.env, deps.cloud, deps.dataDir);
-  const store = new TencentVodStore(path.join(deps.dataDir, 'tencent-vod.json'), appConfig.tokenSecret);
+  const store = new TencentVodStore(appStore(deps), appConfig.tokenSecret);
+  await store.importLegacy(path.join(deps.dataDir, 'tencent-vod.json'));
   let client: VodClient | undefined;
   const api = (): VodClient => {
     const c = need();
@@ -91,26 +92,25 @@ export default async function tencentVodRoutes(app: FastifyInstance, deps: AppDe
   };
   const sub = () => (config && config.subAppId ? { SubAppId: config.subAppId } : {});
 
-  /** The one event handler PUSH and PULL share. true when it changed something. */
-  function applyEvent(ev: VodEvent): boolean {
+  /** The one event handler PUSH and PULL share. true when it changed something (false: not ours, or applied before). */
+  async function applyEvent(ev: VodEvent): Promise<boolean> {
     const now = deps.now();
     if (ev.EventType === 'NewFileUpload' && ev.FileUploadEvent) {
       const f = ev.FileUploadEvent as { FileId: string; ProcedureTaskId?: string; MediaBasicInfo?: { Name?: string; MediaUrl?: string; CoverUrl?: string; SourceInfo?: { SourceContext?: string } } };
-      const openid = store.userFor(f.MediaBasicInfo?.SourceInfo?.SourceContext);
+      const openid = await store.userFor(f.MediaBasicInfo?.SourceInfo?.SourceContext);
       if (!openid) return false; // not uploaded through this AppServer
-      if (!store.markApplied(`NewFileUpload:${f.FileId}`, now)) return false;
-      store.upsert(f.FileId, openid, { name: f.MediaBasicInfo?.Name, mediaUrl: f.MediaBasicInfo?.MediaUrl || undefined, coverUrl: f.MediaBasicInfo?.CoverUrl || undefined, procedureTaskId: f.ProcedureTaskId || undefined, state: f.ProcedureTaskId ? 'processing' : 'ready' }, now);
-      return true;
+      const patch = { name: f.MediaBasicInfo?.Name, mediaUrl: f.MediaBasicInfo?.MediaUrl || undefined, coverUrl: f.MediaBasicInfo?.CoverUrl || undefined, procedureTaskId: f.ProcedureTaskId || undefined, state: (f.ProcedureTaskId ? 'processing' : 'ready') as VideoState };
+      return (await store.apply(f.FileId, openid, patch, now, `NewFileUpload:${f.FileId}`)) !== null;
     }
     if (ev.EventType === 'ProcedureStateChanged' && ev.ProcedureStateChangeEvent) {
       const p = ev.ProcedureStateChangeEvent as { FileId?: string; TaskId?: string; Status?: string; ErrCode?: number; SessionContext?: string; FileName?: string; FileUrl?: string };
       if (!p.FileId) return false;
-      const openid = store.userFor(p.SessionContext) || store.video(p.FileId)?.openid;
+      const known = await store.video(p.FileId);
+      const openid = (await store.userFor(p.SessionContext)) || known?.openid;
       if (!openid) return false;
-      if (!store.markApplied(`ProcedureStateChanged:${p.TaskId}:${p.Status}`, now)) return false;
       const state: VideoState = p.Status === 'FINISH' ? (p.ErrCode ? 'failed' : 'ready') : 'processing';
-      store.upsert(p.FileId, openid, { state, name: store.video(p.FileId)?.name || p.FileName, mediaUrl: store.video(p.FileId)?.mediaUrl || p.FileUrl }, now);
-      return true;
+      const patch = { state, name: known?.name || p.FileName, mediaUrl: known?.mediaUrl || p.FileUrl };
+      return (await store.apply(p.FileId, openid, patch, now, `ProcedureStateChanged:${p.TaskId}:${p.Status}`)) !== null;
     }
     return false;
   }
@@ -118,7 +118,7 @@ export default async function tencentVodRoutes(app: FastifyInstance, deps: AppDe
   app.post('/api/tencent-vod/signature', { schema: { body: tencentVodSchemas.signature.body, response: { 200: tencentVodSchemas.signature.response } } }, async (req) => {
     const c = need();
     parseBody(tencentVodSchemas.signature.body, req.body ?? {});
-    const ctx = store.contextFor(req.user.openid);
+    const ctx = await store.contextFor(req.user.openid);
     const now = Math.floor(deps.now() / 1000);
     const expireTime = now + c.signatureTtlSec;
     const { signature } = buildUgcSignature(c.secretKey, {
@@ -155,12 +155,12 @@ export default async function tencentVodRoutes(app: FastifyInstance, deps: AppDe
       }
       if (t < Math.floor(deps.now() / 1000)) throw new HttpError(401, 'EventSignatureExpired', 'The event notification\'s T is in the past (replayed?).');
     }
-    return tencentVodSchemas.events.response.parse({ ok: true, applied: applyEvent(ev) });
+    return tencentVodSchemas.events.response.parse({ ok: true, applied: await applyEvent(ev) });
   });
 
   app.get('/api/tencent-vod/videos', { schema: { response: { 200: tencentVodSchemas.videos.response } } }, async (req) => {
     need();
-    const videos = store.videosOf(req.user.openid).map(({ openid: _o, procedureTaskId: _p, ...v }) => v);
+    const videos = (await store.videosOf(req.user.openid)).map(({ openid: _o, procedureTaskId: _p, ...v }) => v);
     return tencentVodSchemas.videos.response.parse({ videos });
   });
 
@@ -168,7 +168,7 @@ export default async function tencentVodRoutes(app: FastifyInstance, deps: AppDe
     need();
     const { fileId } = parseBody(tencentVodSchemas.video.params, req.params, 'path');
     const openid = req.user.openid;
-    const rec = store.video(fileId);
+    const rec = await store.video(fileId);
     if (rec && rec.openid !== openid) throw new HttpError(403, 'Forbidden', `File ${fileId} belongs to another user.`);
     let info: Awaited<ReturnType<VodClient['DescribeMediaInfos']>>;
     try {
@@ -179,13 +179,13 @@ export default async function tencentVodRoutes(app: FastifyInstance, deps: AppDe
     const m = (info.MediaInfoSet || [])[0];
     if (!m) throw new HttpError(404, 'VideoNotFound', `No VOD file ${fileId}.`);
     const b = m.BasicInfo || {};
-    const owner = store.userFor(b.SourceInfo?.SourceContext);
+    const owner = await store.userFor(b.SourceInfo?.SourceContext);
     if (!rec) {
       // the event has not arrived yet: the file's SourceContext decides
       if (owner !== openid) throw new HttpError(owner ? 403 : 404, owner ? 'Forbidden' : 'VideoNotFound', owner ? `File ${fileId} belongs to another user.` : `No VOD file ${fileId} was uploaded by this user.`);
-      store.upsert(fileId, openid, { name: b.Name, state: 'uploaded' }, deps.now());
+      await store.apply(fileId, openid, { name: b.Name, state: 'uploaded' }, deps.now());
     }
-    const cur = store.video(fileId)!;
+    const cur = (await store.video(fileId))!;
     return tencentVodSchemas.video.response.parse({
       fileId,
       name: b.Name || cur.name,
@@ -211,7 +211,7 @@ export default async function tencentVodRoutes(app: FastifyInstance, deps: AppDe
           const pulled = await Promise.race([api().PullEvents({ ...sub() }), stopSignal.then(() => undefined)]);
           if (!pulled || stopped) break;
           const set = pulled.EventSet || [];
-          for (const e of set) applyEvent(e as unknown as VodEvent);
+          for (const e of set) await applyEvent(e as unknown as VodEvent);
           if (set.length) await api().ConfirmEvents({ EventHandles: set.map((e) => e.EventHandle!), ...sub() });
           failures = 0;
         } catch (e) {

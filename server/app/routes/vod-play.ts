@@ -13,15 +13,14 @@
  *
  * A user may play / download their own uploads and the public videos; any other video → 403 VideoForbidden.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import RPCClient = require('@alicloud/pop-core');
 import { HttpError, parseBody, z } from '../../http';
-import type { AppDeps } from '../deps';
-import { isReservedName, ownGet } from '../../safe-input';
+import { appStore, type AppDeps } from '../deps';
+import { VodOwners } from '../vod-owners';
+import { isReservedName } from '../../safe-input';
 import { loadVodConfig, mapAliyunError, type VodConfig } from './vod';
 import { hlsTokenSecret, mintHlsToken, SAMPLE_VIDEO_IDS } from '../../cloud/aliyun-vod/play';
 
@@ -103,18 +102,11 @@ export default async function vodPlayRoutes(app: FastifyInstance, deps: AppDeps)
   };
   const publicIds = (deps.env.VOD_PUBLIC_VIDEO_IDS ? deps.env.VOD_PUBLIC_VIDEO_IDS.split(',').map((s) => s.trim()).filter(Boolean) : config?.localCloud ? Object.values(SAMPLE_VIDEO_IDS) : []) as string[];
   const tokenSecret = hlsTokenSecret(deps.env);
-  const ownersFile = path.join(deps.dataDir, 'vod-owners.json');
-  /** Owners as routes/vod.ts records them (videoId → openid), read fresh: uploads happen through that module. */
-  const owners = (): Record<string, string> => {
-    try {
-      return existsSync(ownersFile) ? (JSON.parse(readFileSync(ownersFile, 'utf8')) as Record<string, string>) : {};
-    } catch {
-      return {};
-    }
-  };
-  const allowed = (vid: string, openid: string) => publicIds.includes(vid) || ownGet(owners(), vid) === openid;
-  const check = (vid: string, openid: string) => {
-    if (!allowed(vid, openid)) throw new HttpError(403, 'VideoForbidden', `Video ${vid} is neither yours nor a public video.`);
+  /** Owners as routes/vod.ts records them (server/app/vod-owners.ts, in the AppServer's store). */
+  const owners = new VodOwners(appStore(deps), deps.now);
+  const allowed = async (vid: string, openid: string) => publicIds.includes(vid) || (await owners.owner(vid)) === openid;
+  const check = async (vid: string, openid: string) => {
+    if (!(await allowed(vid, openid))) throw new HttpError(403, 'VideoForbidden', `Video ${vid} is neither yours nor a public video.`);
   };
   let vodClient: RPCClient | undefined;
   let stsClient: RPCClient | undefined;
@@ -138,9 +130,7 @@ export default async function vodPlayRoutes(app: FastifyInstance, deps: AppDeps)
   app.get('/api/vod/library', { schema: { response: { 200: vodPlaySchemas.library.response } } }, async (req) => {
     need();
     const openid = req.user.openid;
-    const own = Object.entries(owners())
-      .filter(([, o]) => o === openid)
-      .map(([id]) => id);
+    const own = await owners.mine(openid);
     const ids = [...own, ...publicIds.filter((id) => !own.includes(id))];
     const videos = [];
     for (const id of ids) {
@@ -159,7 +149,7 @@ export default async function vodPlayRoutes(app: FastifyInstance, deps: AppDeps)
   app.post('/api/vod/play-info', { schema: { body: vodPlaySchemas.playInfo.body, response: { 200: vodPlaySchemas.playInfo.response } } }, async (req) => {
     need();
     const b = parseBody(vodPlaySchemas.playInfo.body, req.body ?? {});
-    check(b.videoId, req.user.openid);
+    await check(b.videoId, req.user.openid);
     const r = await call<Record<string, unknown>>('VOD', 'GetPlayInfo', {
       VideoId: b.videoId,
       Formats: b.formats,
@@ -174,7 +164,7 @@ export default async function vodPlayRoutes(app: FastifyInstance, deps: AppDeps)
   app.post('/api/vod/play-auth', { schema: { body: vodPlaySchemas.playAuth.body, response: { 200: vodPlaySchemas.playAuth.response } } }, async (req) => {
     need();
     const b = parseBody(vodPlaySchemas.playAuth.body, req.body ?? {});
-    check(b.videoId, req.user.openid);
+    await check(b.videoId, req.user.openid);
     const r = await call<Record<string, unknown>>('VOD', 'GetVideoPlayAuth', { VideoId: b.videoId, AuthInfoTimeout: 3000 });
     return vodPlaySchemas.playAuth.response.parse(r);
   });
@@ -196,7 +186,7 @@ export default async function vodPlayRoutes(app: FastifyInstance, deps: AppDeps)
 
   app.post('/api/vod/hls-token', { schema: { body: vodPlaySchemas.hlsToken.body, response: { 200: vodPlaySchemas.hlsToken.response } } }, async (req) => {
     const b = parseBody(vodPlaySchemas.hlsToken.body, req.body ?? {});
-    check(b.videoId, req.user.openid);
+    await check(b.videoId, req.user.openid);
     return vodPlaySchemas.hlsToken.response.parse({ MtsHlsUriToken: mint(b.videoId), expiresIn: 600 });
   });
 }

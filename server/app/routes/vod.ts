@@ -14,17 +14,17 @@
  *   GET  /api/vod/config        → {region, userId, localCloud, vodEndpoint?, sts}
  *
  * A video can be refreshed only by the user who created it here, and read by anyone but another creator (owners are kept
- * in the AppServer's data dir; videos the SDK creates itself in STS mode have no owner here).
+ * in the AppServer's store, server/app/vod-owners.ts; videos the SDK creates itself in STS mode have no owner here).
  * Environment: see docs/local-cloud-aliyun.md ("Real Aliyun").
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import RPCClient = require('@alicloud/pop-core');
 import { HttpError, parseBody, z } from '../../http';
-import type { AppDeps } from '../deps';
+import { appStore, type AppDeps } from '../deps';
+import { VodOwners } from '../vod-owners';
 import { DEV_CREDENTIALS } from '../../dev-credentials';
 import { checkJsonShape, isReservedName } from '../../safe-input';
 
@@ -128,30 +128,6 @@ export function mapAliyunError(service: 'VOD' | 'STS', e: unknown): HttpError {
   return new HttpError(502, `${service}Unavailable`, `${service} request failed: ${err.message || sys || 'network error'}`);
 }
 
-class Owners {
-  private map = new Map<string, string>();
-  constructor(private file: string) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    if (existsSync(file)) {
-      try {
-        const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-        for (const [k, v] of Object.entries(saved)) if (typeof v === 'string') this.map.set(k, v);
-      } catch {
-        this.map.clear();
-      }
-    }
-  }
-  get(id: string): string | undefined {
-    return this.map.get(id);
-  }
-  set(id: string, openid: string): void {
-    this.map.set(id, openid);
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.map)));
-    renameSync(tmp, this.file);
-  }
-}
-
 /** A VOD media id: letters and digits, never a name every object inherits (`constructor`, `__proto__`, …). */
 const mediaId = (what: string) =>
   z
@@ -249,7 +225,8 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
     if (!config) throw new HttpError(503, 'VodNotConfigured', loaded.ok ? 'VOD is not configured.' : loaded.reason);
     return config;
   };
-  const owners = new Owners(path.join(deps.dataDir, 'vod-owners.json'));
+  const owners = new VodOwners(appStore(deps), deps.now);
+  await owners.importLegacy(path.join(deps.dataDir, 'vod-owners.json'));
   let vodClient: RPCClient | undefined;
   let stsClient: RPCClient | undefined;
   const vod = () => (vodClient ||= new RPCClient({ accessKeyId: need().accessKeyId, accessKeySecret: need().accessKeySecret, endpoint: need().vodEndpoint, apiVersion: '2017-03-21' }));
@@ -278,11 +255,12 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
     const b = parseBody(videoBody, req.body ?? {});
     const openid = req.user.openid;
     if (b.videoId) {
-      if (owners.get(b.videoId) !== openid) throw new HttpError(404, 'VideoNotFound', `No video ${b.videoId} was created by this user.`);
+      if ((await owners.owner(b.videoId)) !== openid) throw new HttpError(404, 'VideoNotFound', `No video ${b.videoId} was created by this user.`);
       const refreshed = expectShape('VOD', 'RefreshUploadVideo', videoUploadResponse, await call('VOD', 'RefreshUploadVideo', { VideoId: b.videoId }));
       return { RequestId: refreshed.RequestId, VideoId: refreshed.VideoId, UploadAddress: refreshed.UploadAddress, UploadAuth: refreshed.UploadAuth };
     }
     const userData = userDataParam(b.userData);
+    await appStore(deps).ping(); // store down: fail before VOD creates a video this server could not record
     const raw = await call('VOD', 'CreateUploadVideo', {
       Title: b.title,
       FileName: b.fileName,
@@ -294,13 +272,14 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
       TemplateGroupId: need().templateGroupId,
     });
     const r = expectShape('VOD', 'CreateUploadVideo', videoUploadResponse, raw);
-    owners.set(r.VideoId, openid);
+    await owners.record(r.VideoId, openid);
     return { RequestId: r.RequestId, VideoId: r.VideoId, UploadAddress: r.UploadAddress, UploadAuth: r.UploadAuth };
   });
 
   app.post('/api/vod/upload-image', { schema: { body: imageBody, response: { 200: uploadImageReply } } }, async (req) => {
     need();
     const b = parseBody(imageBody, req.body ?? {});
+    await appStore(deps).ping();
     const raw = await call('VOD', 'CreateUploadImage', {
       ImageType: b.imageType || 'default',
       ImageExt: b.imageExt,
@@ -309,7 +288,7 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
       Tags: tagsParam(b.tags),
     });
     const r = expectShape('VOD', 'CreateUploadImage', imageUploadResponse, raw);
-    owners.set(r.ImageId, req.user.openid);
+    await owners.record(r.ImageId, req.user.openid);
     return { RequestId: r.RequestId, ImageId: r.ImageId, ImageURL: r.ImageURL, FileURL: r.FileURL, UploadAddress: r.UploadAddress, UploadAuth: r.UploadAuth };
   });
 
@@ -332,7 +311,7 @@ export default async function vodRoutes(app: FastifyInstance, deps: AppDeps): Pr
     need();
     const { videoId } = parseBody(z.object({ videoId: mediaId('videoId') }), req.params, 'path');
     // Videos created through this server belong to their creator; ones the SDK created itself in STS mode are unknown here.
-    const owner = owners.get(videoId);
+    const owner = await owners.owner(videoId);
     if (owner !== undefined && owner !== req.user.openid) throw new HttpError(404, 'VideoNotFound', `No video ${videoId} was created by this user.`);
     return expectShape('VOD', 'GetVideoInfo', videoInfoResponse, await call('VOD', 'GetVideoInfo', { VideoId: videoId }));
   });
