@@ -1,0 +1,61 @@
+/**
+ * The fault soak, small (issue 15 part 2; the full one is bench/soak.ts): 12 files of 0 B..3 MiB (seeded) through
+ * VODUpload over the Node wx runtime against the dev stack, with seeded OSS faults (resets, 500s, slow answers), a
+ * token expiry every 5th file and two app kills with a resume in a new runtime. See test/soak/engine.ts.
+ *
+ * The fault plan depends on the seed only; the assertions on the plan below hold for this seed on any machine.
+ */
+import { startDevStack, DevStack } from '../../server';
+import { planSoak, runSoak } from './engine';
+import type { SoakOptions } from './engine';
+
+jest.setTimeout(240000);
+
+let stack: DevStack;
+beforeAll(async () => {
+  stack = await startDevStack({ quiet: true });
+});
+afterAll(async () => {
+  await stack.close();
+});
+
+const SMALL: Omit<SoakOptions, 'urls'> = {
+  seed: 15,
+  files: 12,
+  maxBytes: 3 * 1024 * 1024,
+  partSize: 200 * 1024,
+  parallel: 3,
+  resetPct: 5,
+  http500Pct: 5,
+  slowPct: 10,
+  slowMs: 40,
+  expiryEvery: 5,
+  kills: 2,
+};
+
+test('the plan is a function of the seed: same seed → same sizes and faults; it has at least one reset, 500, slow answer, mid-upload expiry and kill', () => {
+  const a = planSoak(SMALL);
+  expect(planSoak(SMALL)).toEqual(a);
+  expect(planSoak({ ...SMALL, seed: 16 })).not.toEqual(a);
+  const kinds = a.flatMap((p) => p.faults.map((f) => f.kind));
+  for (const k of ['reset', 'http500', 'slow'] as const) expect(kinds.filter((x) => x === k).length).toBeGreaterThanOrEqual(1);
+  expect(a.filter((p) => p.expiry && typeof p.expiry.at === 'number').length).toBeGreaterThanOrEqual(1);
+  expect(a.filter((p) => p.killAt !== undefined)).toHaveLength(2);
+  expect(a[0].size).toBe(0);
+});
+
+test('soak: 12 files 0 B..3 MiB with resets, 500s, slow parts, token expiries and 2 app kills → every object byte-exact (read-back + CRC-64), one VOD video per file, onUploadEnd in every run, every planned fault fired', async () => {
+  const res = await runSoak({ ...SMALL, urls: { appServerUrl: stack.appServerUrl, oss: stack.cloud!.oss, vod: stack.cloud!.vod, wechat: stack.cloud!.wechat } });
+  console.log(res.summary);
+  expect(res.problems).toEqual([]);
+  expect(res.perFile.map((f) => f.state)).toEqual(Array(12).fill('Success'));
+  expect(res.fired.kill).toBe(2);
+  expect(res.fired.resumed).toBe(2);
+  expect(res.runs).toBe(3);
+  expect(res.uploadEnds).toBe(1);
+  expect(res.fired.reset).toBe(res.planned.reset);
+  expect(res.fired.http500).toBe(res.planned.http500);
+  expect(res.fired.slow).toBe(res.planned.slow);
+  expect(res.fired.expiry).toBe(res.planned.expiry);
+  expect(res.planned.reset + res.planned.http500).toBeGreaterThanOrEqual(2);
+});
