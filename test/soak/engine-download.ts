@@ -44,7 +44,7 @@ export interface DownloadSoakResult {
 
 type Kind = 'expire403' | 'drop' | 'http500';
 
-export function planDownloadSoak(o: Pick<DownloadSoakOptions, 'seed' | 'files' | 'maxBytes' | 'chunkSize' | 'expirePct' | 'dropPct' | 'http500Pct'>) {
+export function planDownloadSoak(o: Pick<DownloadSoakOptions, 'seed' | 'files' | 'maxBytes' | 'chunkSize' | 'parallel' | 'expirePct' | 'dropPct' | 'http500Pct'>) {
   const rnd = prng(o.seed ^ 0x5eed);
   return Array.from({ length: o.files }, (_, i) => {
     const size = i === 0 ? 1 : Math.max(1, Math.floor(rnd() * (o.maxBytes + 1)));
@@ -53,8 +53,10 @@ export function planDownloadSoak(o: Pick<DownloadSoakOptions, 'seed' | 'files' |
     const b = rnd() * 100;
     const c = rnd() * 100;
     const at = rnd();
-    // a 403 once at least one byte and not yet every byte was served (a file of 1 byte cannot have a "mid")
-    if (a < o.expirePct && size > 1) faults.push({ kind: 'expire403', bytes: Math.max(1, Math.floor(at * (size - 1))) });
+    // the URLs are revoked once N bytes were served; N leaves more than `parallel` chunks after it, so at least one
+    // chunk is requested after the revocation however the requests interleave: a real 403 mid-file
+    const room = size - (o.parallel + 1) * o.chunkSize;
+    if (a < o.expirePct && room > 1) faults.push({ kind: 'expire403', bytes: Math.max(1, Math.floor(at * room)) });
     if (b < o.dropPct) faults.push({ kind: 'drop', bytes: Math.floor(at * Math.min(size, o.chunkSize)) });
     if (c < o.http500Pct) faults.push({ kind: 'http500' });
     return { index: i, size, faults };
@@ -141,6 +143,10 @@ export async function runDownloadSoak(o: DownloadSoakOptions): Promise<DownloadS
       if (JSON.stringify(events) !== JSON.stringify(['completion'])) fp.push(`events ${JSON.stringify(events)}`);
       d.release();
       const { faults } = await adminJson<{ faults: Array<{ id: number; hits: number }> }>(o.urls.cdn, 'GET', '/_admin/faults');
+      if (p.faults.some((f) => f.kind === 'expire403')) {
+        const { requests: log403 } = await adminJson<{ requests: Array<{ path: string; status: number }> }>(o.urls.cdn, 'GET', '/_admin/requests');
+        if (!log403.some((q) => q.status === 403 && q.path.includes(`/${vid}/`))) fp.push('the URLs were revoked but no request was answered 403');
+      }
       for (const { id, kind } of ids) {
         const h = faults.find((f) => f.id === id)?.hits || 0;
         fired[kind] += h;

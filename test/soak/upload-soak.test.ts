@@ -1,13 +1,16 @@
 /**
  * The fault soak, small (issue 15 part 2; the full one is bench/soak.ts): 12 files of 0 B..3 MiB (seeded) through
  * VODUpload over the Node wx runtime against the dev stack, with seeded OSS faults (resets, 500s, slow answers), a
- * token expiry every 5th file and two app kills with a resume in a new runtime. See test/soak/engine.ts.
+ * token expiry every 5th file and two app kills with a resume in a new runtime (test/soak/engine.ts); 8 videos
+ * through AliMediaDownloader with CDN faults (engine-download.ts); 8 files through TencentVodUploader with network
+ * faults and a kill (engine-tencent.ts).
  *
  * The fault plan depends on the seed only; the assertions on the plan below hold for this seed on any machine.
  */
 import { startDevStack, DevStack } from '../../server';
 import { planSoak, runSoak } from './engine';
 import { runDownloadSoak } from './engine-download';
+import { runTencentSoak } from './engine-tencent';
 import type { SoakOptions } from './engine';
 
 jest.setTimeout(240000);
@@ -62,16 +65,44 @@ test('soak: 12 files 0 B..3 MiB with resets, 500s, slow parts, token expiries an
 });
 
 describe('download side (AliMediaDownloader over the local VOD CDN)', () => {
-  // No HTTP 500s here: a retried 500 can make the downloader ask for a range past the end (ERROR_NETWORK_HTTP_RANGE,
-  // timing-dependent; reported to the owner of sdk/src/download). bench/soak.ts runs them and reports what happens.
-  const DL = { seed: 15, files: 8, maxBytes: 2 * 1024 * 1024, chunkSize: 256 * 1024, parallel: 2, expirePct: 40, dropPct: 40, http500Pct: 0 };
+  // One chunk in flight here: two downloader races (reported to the owner of sdk/src/download) make
+  // parallel downloads with retries fail depending on timing — a worker that waited for the memory window takes
+  // `start = next` without re-checking `next < size` and asks for `bytes=<size>-<size-1>` (ERROR_NETWORK_HTTP_RANGE);
+  // the 403 budget (`expiries`) is shared by the workers, so 3 chunks refused by one revocation fail the file.
+  // bench/soak.ts runs with parallel 3 and reports what happens.
+  const DL = { seed: 15, files: 8, maxBytes: 2 * 1024 * 1024, chunkSize: 256 * 1024, parallel: 1, expirePct: 40, dropPct: 40, http500Pct: 40 };
 
-  test('download soak: 8 videos 1 B..2 MiB with 403s mid-file (every PlayURL revoked after N bytes) and connections dropped after N bytes → every file byte-exact (CRC-64), one completion each, every planned fault fired', async () => {
+  test('download soak: 8 videos 1 B..2 MiB with 403s mid-file (every PlayURL revoked after N bytes), connections dropped after N bytes and 500s → every file byte-exact (CRC-64), one completion each, every planned fault fired', async () => {
     const res = await runDownloadSoak({ ...DL, urls: { appServerUrl: stack.appServerUrl, cdn: stack.cloud!.cdn!, vod: stack.cloud!.vod, wechat: stack.cloud!.wechat } });
     console.log(res.summary);
     expect(res.problems).toEqual([]);
     expect(res.planned.expire403).toBeGreaterThanOrEqual(2);
     expect(res.planned.drop).toBeGreaterThanOrEqual(2);
-    expect(res.fired).toEqual({ ...res.planned, http500: 0 });
+    expect(res.planned.http500).toBeGreaterThanOrEqual(2);
+    expect(res.fired).toEqual(res.planned);
   });
 });
+
+describe('Tencent side (TencentVodUploader over the local vod2 + COS)', () => {
+  test('tencent soak: 8 files 0 B..5 MiB with resets, 500s and slow requests on Apply / COS / Commit, and an app kill with a resume → every file byte-exact (read-back + CRC-64), one VOD media each, one finish each, every planned fault fired', async () => {
+    const res = await runTencentSoak({
+      seed: 15,
+      files: 8,
+      maxBytes: 5 * 1024 * 1024,
+      chunkSize: 1024 * 1024,
+      parallel: 2,
+      resetPct: 5,
+      http500Pct: 5,
+      slowPct: 10,
+      slowMs: 40,
+      kills: 1,
+      urls: { appServerUrl: stack.appServerUrl, tvod: stack.cloud!.tvod, wechat: stack.cloud!.wechat },
+    });
+    console.log(res.summary);
+    expect(res.problems).toEqual([]);
+    expect(res.fired).toEqual({ ...res.planned, resumed: 1 });
+    expect(res.planned.reset).toBeGreaterThanOrEqual(1);
+    expect(res.planned.http500).toBeGreaterThanOrEqual(1);
+  });
+});
+
