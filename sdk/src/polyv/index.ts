@@ -165,7 +165,7 @@ export class PolyvPlayer {
     for (const k of ['refreshMarginMs', 'maxRecoveries'] as const) {
       const v = options[k] as unknown;
       if (v !== undefined && !(typeof v === 'number' && isFinite(v) && v >= 0)) {
-        throw new MediaKitError('INVALID_OPTION', `PolyvPlayer option ${k} must be a number ≥ 0 (got ${JSON.stringify(v) ?? String(v)}).`, { [k]: v });
+        throw new MediaKitError('INVALID_OPTION', `PolyvPlayer option ${k} must be a number ≥ 0 (got ${typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v)}).`, { [k]: v });
       }
     }
     if (options.playPath !== undefined && (typeof options.playPath !== 'string' || !options.playPath.startsWith('/'))) {

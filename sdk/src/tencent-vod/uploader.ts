@@ -352,7 +352,7 @@ export class TencentVodUploader {
     // numbers: absent, or finite and in range (NaN / negative / strings used to be coerced silently)
     const num = (k: keyof TencentVodUploadOptions, min: number): string | undefined => {
       const v = o[k] as unknown;
-      return v === undefined || (typeof v === 'number' && isFinite(v) && v >= min) ? undefined : `${k} must be a number ≥ ${min} (got ${JSON.stringify(v) ?? String(v)}).`;
+      return v === undefined || (typeof v === 'number' && isFinite(v) && v >= min) ? undefined : `${k} must be a number ≥ ${min} (got ${typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v)}).`;
     };
     const bad =
       num('chunkSize', 1) || num('chunkParallelLimit', 1) || num('chunkRetryTimes', 0) || num('sliceSize', 0) || num('progressInterval', 0) || num('requestTimeout', 1) || num('signatureTimeout', 1);
