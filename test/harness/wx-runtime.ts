@@ -105,7 +105,7 @@ export interface WxRuntime {
   timers: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void; readonly pending: number };
   /**
    * Added: true when nothing can happen in the app until something from outside (app.show(), a test's call): no network
-   * task in flight or queued, no `timers` timer pending, no callback delivery scheduled. Lets a test assert "it stays
+   * task or wx.login in flight or queued, no `timers` timer pending, no callback delivery scheduled. Lets a test assert "it stays
    * stopped" as a fact instead of watching a quiet period (an app that uses only `timers` for its timers).
    */
   idle(): boolean;
@@ -462,7 +462,8 @@ export function createWxRuntime(opts: WxRuntimeOptions = {}): WxRuntime {
     timers,
     idle() {
       const n = net.stats();
-      return n.active === 0 && n.queued === 0 && appTimers.size === 0 && pendingDeliveries === 0;
+      // a wx.login in flight (its request to the WeChat emulator) is work pending too
+      return n.active === 0 && n.queued === 0 && appTimers.size === 0 && pendingDeliveries === 0 && loginRequests.size === 0;
     },
     get killed() {
       return killed;

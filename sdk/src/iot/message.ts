@@ -72,7 +72,7 @@ export class IVMessageMgr {
 
   /** Reads the model node at `path` ("" = the whole model). data = that node. */
   readProperty(deviceId: string, path: string, responseHandler?: IVResponseHandler<unknown>): Promise<IVResponse<unknown>> {
-    return deliver(() => this.call('/message/property/read', { deviceId: iotCheckDeviceId(deviceId), path: checkPath(path, true) }), responseHandler);
+    return deliver(() => this.call('/message/property/read', { deviceId: iotCheckDeviceId(deviceId), path: checkPath(path, true) }), responseHandler, this.t);
   }
 
   /** Writes a ProWritable / ProUser property. data = the node after the device applied it. */
@@ -80,22 +80,23 @@ export class IVMessageMgr {
     return deliver(
       () => this.call('/message/property/write', { deviceId: iotCheckDeviceId(deviceId), path: checkPath(path, false), json: checkJson(json) }),
       responseHandler,
+      this.t,
     );
   }
 
   /** Runs an action (path "Action.<name>", json '{"ctlVal":…}'). data = the action node after it ran. */
   takeAction(deviceId: string, path: string, json: string, responseHandler?: IVResponseHandler<unknown>): Promise<IVResponse<unknown>> {
-    return deliver(() => this.call('/message/action', { deviceId: iotCheckDeviceId(deviceId), path: checkPath(path, false), json: checkJson(json) }), responseHandler);
+    return deliver(() => this.call('/message/action', { deviceId: iotCheckDeviceId(deviceId), path: checkPath(path, false), json: checkJson(json) }), responseHandler, this.t);
   }
 
   /** Adds (or overwrites) a user property "ProUser.<name>"; names starting "_" fail with 8605. */
   addProperty(deviceId: string, path: string, json: string, responseHandler?: IVResponseHandler<unknown>): Promise<IVResponse<unknown>> {
-    return deliver(() => this.call('/message/property/add', { deviceId: iotCheckDeviceId(deviceId), path: checkUserPath(path), json: checkJson(json) }), responseHandler);
+    return deliver(() => this.call('/message/property/add', { deviceId: iotCheckDeviceId(deviceId), path: checkUserPath(path), json: checkJson(json) }), responseHandler, this.t);
   }
 
   /** Deletes a user property "ProUser.<name>". */
   deleteProperty(deviceId: string, path: string, responseHandler?: IVResponseHandler<unknown>): Promise<IVResponse<unknown>> {
-    return deliver(() => this.call('/message/property/delete', { deviceId: iotCheckDeviceId(deviceId), path: checkUserPath(path) }), responseHandler);
+    return deliver(() => this.call('/message/property/delete', { deviceId: iotCheckDeviceId(deviceId), path: checkUserPath(path) }), responseHandler, this.t);
   }
 
   /**
@@ -117,6 +118,6 @@ export class IVMessageMgr {
       if (size === 0) throw new MediaKitError(IOT_INVALID_PARAMETER, 'data is empty.');
       if (size > IV_MAX_DATA_SIZE) throw new IoTError(21008, `data is ${size} bytes; the limit is ${IV_MAX_DATA_SIZE}.`, { size });
       return this.call<IoTPassthroughReply>('/message/data/send', { deviceId: id, data: iotToBase64(data), expectResponse: !!options.expectResponse });
-    }, responseHandler);
+    }, responseHandler, this.t);
   }
 }

@@ -82,7 +82,7 @@ export class IVVAS {
         body.sourceId = sourceId;
       }
       return this.t.post<IoTServiceDetail>('/vas/cloudstorage/describe', body);
-    }, handler);
+    }, handler, this.t);
   }
 
   /** Days with cloud video; `timezone` = seconds from UTC (UTC+8 → 28800). */
@@ -90,6 +90,7 @@ export class IVVAS {
     return deliver(
       () => this.t.post<IoTVideoDateList>('/vas/playback/datelist', { deviceId: iotCheckDeviceId(deviceId), timezone: iotCheckTimezone(timezone) }),
       responseHandler,
+      this.t,
     );
   }
 
@@ -99,7 +100,7 @@ export class IVVAS {
       const body = { deviceId: iotCheckDeviceId(deviceId), startTime: iotCheckTime('startTime', startTime), endTime: iotCheckTime('endTime', endTime) };
       if (endTime < startTime) throw new MediaKitError(IOT_INVALID_PARAMETER, 'endTime must not be before startTime.', body);
       return this.t.post<IoTVideoPlayList>('/vas/playback/list', body);
-    }, responseHandler);
+    }, responseHandler, this.t);
   }
 
   /**
@@ -115,7 +116,7 @@ export class IVVAS {
         json.data = { ...json.data, startTime: Number(json.data.startTime), endTime: Number(json.data.endTime), endflag: iotParseEndflag(json.data.endflag) };
       }
       return json;
-    }, responseHandler);
+    }, responseHandler, this.t);
   }
 
   /**
@@ -144,7 +145,7 @@ export class IVVAS {
       };
       if (endTime < startTime) throw new MediaKitError(IOT_INVALID_PARAMETER, 'endTime must not be before startTime.', { startTime, endTime });
       return normalizeEventList(await this.t.post<IoTEventList>('/vas/event/list', body));
-    }, responseHandler);
+    }, responseHandler, this.t);
   }
 
   /** Deletes events by alarmId (batch, at most 100). */
@@ -154,12 +155,12 @@ export class IVVAS {
         throw new MediaKitError(IOT_INVALID_PARAMETER, 'eventIds must be 1..100 non-empty alarmId strings.', { count: Array.isArray(eventIds) ? eventIds.length : undefined });
       }
       return this.t.post<null>('/vas/event/remove', { deviceId: iotCheckDeviceId(deviceId), eventIds: eventIds.slice() });
-    }, responseHandler);
+    }, responseHandler, this.t);
   }
 
   /** The devices bound to the logged-in user (not part of IVVAS; the demo's Devices tab). */
   getDeviceList(responseHandler?: IVResponseHandler<IoTDeviceList>): Promise<IVResponse<IoTDeviceList>> {
-    return deliver(() => this.t.post<IoTDeviceList>('/devices/list', {}), responseHandler);
+    return deliver(() => this.t.post<IoTDeviceList>('/devices/list', {}), responseHandler, this.t);
   }
 
   static matchTypeMasks = iotMatchTypeMasks;

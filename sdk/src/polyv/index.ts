@@ -162,6 +162,15 @@ export class PolyvPlayer {
     if (!options || !options.appClient || typeof options.appClient.call !== 'function') {
       throw new MediaKitError('INVALID_OPTION', 'PolyvPlayer needs { appClient } (an AppClient logged in to your AppServer).');
     }
+    for (const k of ['refreshMarginMs', 'maxRecoveries'] as const) {
+      const v = options[k] as unknown;
+      if (v !== undefined && !(typeof v === 'number' && isFinite(v) && v >= 0)) {
+        throw new MediaKitError('INVALID_OPTION', `PolyvPlayer option ${k} must be a number ≥ 0 (got ${typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v)}).`, { [k]: v });
+      }
+    }
+    if (options.playPath !== undefined && (typeof options.playPath !== 'string' || !options.playPath.startsWith('/'))) {
+      throw new MediaKitError('INVALID_OPTION', `PolyvPlayer option playPath must be an AppServer path such as '/api/polyv/play' (got ${JSON.stringify(options.playPath)}).`);
+    }
     this.client = options.appClient;
     this.adapter = options.adapter || getDefaultAdapter();
     this.margin = options.refreshMarginMs !== undefined ? Math.max(0, options.refreshMarginMs) : 60000;

@@ -245,6 +245,10 @@ export class TencentVodUploader {
       this.rejectDone = reject;
     });
     this.donePromise.catch(() => undefined); // reported through error(); done() callers still see the rejection
+    if (!options || typeof options !== 'object') {
+      // reported first (the first failure wins): the missing adapter below is a consequence
+      this.deferFail(new TencentVodError(TencentVodErrorCode.InvalidOption, 'TencentVodUploader.start needs an options object {mediaFile, getSignature, …}.', 'apply', false));
+    }
     let adapter: PlatformAdapter | undefined;
     try {
       adapter = this.o.adapter || getDefaultAdapter();
@@ -254,7 +258,7 @@ export class TencentVodUploader {
     }
     this.adapter = adapter as PlatformAdapter;
     const o = this.o;
-    this.hosts = [o.vodHost || 'https://vod2.qcloud.com', o.vodBackupHost || 'https://vod2.dnsv1.com'].map((h) => h.replace(/\/+$/, ''));
+    this.hosts = [o.vodHost || 'https://vod2.qcloud.com', o.vodBackupHost || 'https://vod2.dnsv1.com'].map((h) => String(h).replace(/\/+$/, ''));
     this.partSizeWanted = Math.max(MIB, Math.floor(o.chunkSize || 8 * MIB));
     this.parallel = Math.max(1, Math.min(10, Math.floor(o.chunkParallelLimit || 6)));
     this.retries = o.chunkRetryTimes === undefined ? 3 : Math.max(0, Math.floor(o.chunkRetryTimes));
@@ -345,6 +349,17 @@ export class TencentVodUploader {
     }
     if (o.coverFile !== undefined && !normalizeFile(o.coverFile)) return 'coverFile needs tempFilePath (chooseMedia) or tempFilePaths[0] (chooseImage).';
     if (typeof this.mediaName !== 'string' || this.mediaName.length > 200 || NAME_RE.test(this.mediaName)) return 'mediaName must be at most 200 characters without \\ / : * ? " < > |.';
+    // numbers: absent, or finite and in range (NaN / negative / strings used to be coerced silently)
+    const num = (k: keyof TencentVodUploadOptions, min: number): string | undefined => {
+      const v = o[k] as unknown;
+      return v === undefined || (typeof v === 'number' && isFinite(v) && v >= min) ? undefined : `${k} must be a number ≥ ${min} (got ${typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v)}).`;
+    };
+    const bad =
+      num('chunkSize', 1) || num('chunkParallelLimit', 1) || num('chunkRetryTimes', 0) || num('sliceSize', 0) || num('progressInterval', 0) || num('requestTimeout', 1) || num('signatureTimeout', 1);
+    if (bad) return bad;
+    if (o.retryDelays !== undefined && !(Array.isArray(o.retryDelays) && o.retryDelays.every((d) => typeof d === 'number' && isFinite(d) && d >= 0))) return 'retryDelays must be an array of ms ≥ 0, e.g. [1000, 2000, 4000].';
+    for (const k of ['vodHost', 'vodBackupHost'] as const) if (o[k] !== undefined && !/^https?:\/\/[^\s/]+/.test(String(o[k]))) return `${k} must be an http(s) URL such as https://vod2.qcloud.com (got ${JSON.stringify(o[k])}).`;
+    if (o.cosRoute !== undefined && o.cosRoute !== 'vod-proxy' && o.cosRoute !== 'direct') return `cosRoute must be 'vod-proxy' or 'direct' (got ${JSON.stringify(o.cosRoute)}).`;
     return undefined;
   }
 
@@ -440,6 +455,7 @@ export class TencentVodUploader {
       const n = normalizeFile(f);
       if (!n) return undefined;
       const st = await fs.stat(n.path); // the truth: some Android clients report size as a string or wrongly
+      if (st.isFile === false) throw new TencentVodError(TencentVodErrorCode.FileNotFound, `${n.path} is a directory, not a file.`, 'apply', false, { path: n.path });
       return { path: n.path, size: st.size, ext: extOf(n.path, fallbackExt) };
     };
     this.video = this.o.fileId ? undefined : await load(this.o.mediaFile || this.o.videoFile, 'mp4');

@@ -7,9 +7,12 @@
 export const VODUploadErrorCode = {
   /** Constructor: `userId` is missing or empty. Thrown. */
   InvalidUserId: 'InvalidUserId',
-  /** Constructor: an option has the wrong type or range. Thrown. */
+  /**
+   * Constructor: an option has the wrong type or range (thrown). startUpload without getUploadAuth or onUploadstarted,
+   * addFile with an endpoint that is not an http(s) URL (returned false, see lastError).
+   */
   InvalidOption: 'InvalidOption',
-  /** addFile: the file object has no `url`. */
+  /** addFile: the file object has no `url`; or the path is a directory. */
   InvalidFile: 'InvalidFile',
   /** addFile: the same `url` is already in the list. */
   FileDuplication: 'FileDuplication',
@@ -49,6 +52,8 @@ export const VODUploadErrorCode = {
   UnexpectedResponse: 'UnexpectedResponse',
   /** The CRC-64 OSS computed differs from ours (part, after the retries, or the whole object). */
   Crc64Mismatch: 'Crc64Mismatch',
+  /** onUploadstarted / onUploadTokenExpired threw before giving credentials, and there is no getUploadAuth: the file fails instead of waiting forever. */
+  CallbackError: 'CallbackError',
   /** The token expired and could not be renewed (no onUploadTokenExpired / getUploadAuth, or the new one failed at once). */
   TokenExpired: 'TokenExpired',
 } as const;

@@ -238,6 +238,7 @@ export class VODUpload {
   addFile(file: VODUploadFile, endpoint?: string | null, bucket?: string | null, object?: string | null, paramData?: string | null): boolean {
     if (!file || typeof file.url !== 'string' || !file.url) return this.refuse(E.InvalidFile, 'addFile needs a file object {url: tempFilePath}.');
     if (this.list.some((i) => i.url === file.url)) return this.refuse(E.FileDuplication, `${file.url} is already in the upload list.`);
+    if (endpoint && !/^https?:\/\/[^\s/]+/.test(String(endpoint))) return this.refuse(E.InvalidOption, `addFile: endpoint must be an http(s) URL such as https://oss-cn-shanghai.aliyuncs.com, got ${JSON.stringify(endpoint)}.`);
     let videoInfo: Record<string, unknown> = {};
     let userData: string | undefined;
     let notify: string | undefined;
@@ -378,6 +379,9 @@ export class VODUpload {
   /** Start (or continue) the queue: Failure and Stoped files become Ready again, one file uploads at a time. */
   startUpload(): boolean {
     if (this.vodState === VS.Start || this.vodState === VS.Expire) return this.refuse(E.UploadAlreadyStarted, 'startUpload: already running.');
+    if (typeof this.options.getUploadAuth !== 'function' && typeof this.options.onUploadstarted !== 'function') {
+      return this.refuse(E.InvalidOption, 'startUpload: give getUploadAuth, or onUploadstarted calling setUploadAuthAndAddress / setSTSToken: nothing else can give the files credentials.');
+    }
     for (const i of this.list) if (i.state === S.Failure || i.state === S.Stoped) i.state = S.Ready;
     this.vodState = VS.Start;
     this.next();
@@ -440,16 +444,25 @@ export class VODUpload {
     return false;
   }
 
-  private emit(name: keyof VODUploadCallbacks, ...args: unknown[]): void {
+  /** Calls the app's callback; a throw is reported (adapter.warn) and returned, never propagated. */
+  private emit(name: keyof VODUploadCallbacks, ...args: unknown[]): unknown {
     const fn = this.options[name] as ((...a: unknown[]) => unknown) | undefined;
-    if (typeof fn !== 'function') return;
+    if (typeof fn !== 'function') return undefined;
     const report = (e: unknown) => this.adapter.warn(`VODUpload: your ${name} callback threw: ${(e as Error) && (e as Error).message}`, e);
     try {
       const r = fn.apply(this.options, args) as { then?: unknown } | undefined;
       if (r && typeof r.then === 'function') (r as Promise<unknown>).then(undefined, report);
     } catch (e) {
       report(e);
+      return e || new Error(String(e));
     }
+    return undefined;
+  }
+
+  /** The app's credentials callback threw and nothing else will give the file credentials: fail it, do not wait forever. */
+  private callbackThrew(job: Job, name: string, e: unknown, phase: Job['phase']): void {
+    if (!e || this.options.getUploadAuth || !this.live(job) || job.phase !== phase) return;
+    this.fail(job, new MediaKitError(E.CallbackError, `Your ${name} callback threw before giving credentials: ${(e as Error).message || String(e)}`, { cause: e }));
   }
 
   private scheduleNext(): void {
@@ -485,6 +498,7 @@ export class VODUpload {
     const { info, fs } = job;
     const st = await this.adapter.fs.stat(info.url);
     if (!this.live(job)) return;
+    if (st.isFile === false) throw new MediaKitError(E.InvalidFile, `${info.url} is a directory, not a file.`, { path: info.url });
     fs.stat = st;
     info.fileSize = info.file.size = st.size;
     fs.partSize = choosePartSize(st.size, this.o.partSize);
@@ -500,7 +514,7 @@ export class VODUpload {
     info.checkpoint = cp || null;
     if (cp && cp.videoId && !info.videoId && !info.isImage) info.videoId = cp.videoId;
     job.phase = 'auth';
-    this.emit('onUploadstarted', info);
+    this.callbackThrew(job, 'onUploadstarted', this.emit('onUploadstarted', info), 'auth');
     if (this.options.getUploadAuth && job.phase === 'auth' && this.live(job)) await this.fetchAuth(job, false);
   }
 
@@ -949,7 +963,7 @@ export class VODUpload {
     job.ctl = new AbortControllerLike();
     job.phase = 'expired';
     this.vodState = VS.Expire;
-    this.emit('onUploadTokenExpired', job.info, { code: e.code, message: e.message });
+    this.callbackThrew(job, 'onUploadTokenExpired', this.emit('onUploadTokenExpired', job.info, { code: e.code, message: e.message }), 'expired');
     if (hook && this.live(job) && job.phase === 'expired') this.fetchAuth(job, true).then(undefined, (x) => this.onError(job, x));
   }
 
