@@ -15,8 +15,10 @@ import { polyvProvider } from './polyv';
 import { iotProvider } from './iot';
 import { vodCdnProvider } from './vod-cdn';
 import { tencentProviders } from './tencent-vod';
+import { CloudRequestLog } from './request-log';
 
 export type { CloudUrls, ProviderName } from './context';
+export type { CloudRequest } from './request-log';
 
 export interface StartCloudOptions {
   dataDir: string;
@@ -38,6 +40,10 @@ export interface RunningCloud {
   url: string;
   /** Shift the cloud's clock by ms (clock-skew tests). */
   setClockOffset(ms: number): void;
+  /** The last requests every provider received (the dev console's request log). */
+  requestLog: CloudRequestLog;
+  /** Each provider's URL as this machine reaches it (127.0.0.1 when bound to every interface): for in-process admin calls. */
+  localUrls: CloudUrls;
   close(): Promise<void>;
 }
 
@@ -80,6 +86,8 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
   bus.setMaxListeners(50);
   let clockOffset = 0;
   const urls = {} as CloudUrls;
+  const localUrls = {} as CloudUrls;
+  const requestLog = new CloudRequestLog();
   const apps: Array<{ name: ProviderName; app: FastifyInstance }> = [];
 
   try {
@@ -98,6 +106,7 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
       };
       const app = await p.build(ctx);
       guardDevEndpoints(app);
+      requestLog.install(app, p.name);
       if (p.name === 'wechat') {
         app.get('/_cloud', async () => ({ providers: urls }));
       }
@@ -109,6 +118,8 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
       const addr = app.server.address();
       const actual = typeof addr === 'object' && addr ? addr.port : port;
       urls[name] = `http://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${actual}`;
+      const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+      localUrls[name] = `http://${local.includes(':') ? `[${local}]` : local}:${actual}`;
       if (port) port++;
     }
   } catch (e) {
@@ -119,6 +130,8 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
   return {
     urls,
     url: urls.wechat,
+    requestLog,
+    localUrls,
     setClockOffset(ms: number) {
       clockOffset = ms;
     },

@@ -19,6 +19,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CloudContext, CloudProvider } from '../context';
 import { DEV_CREDENTIALS } from '../../dev-credentials';
 import { tc3Verify } from '../iot/tc3';
+import { noteSignature } from '../request-log';
 import { checkJsonShape, nullRecord, ownGet } from '../../safe-input';
 import { cosProvider, CosCredential, installRawBody, rawBodyFastify, readJsonBody, sendObject, TencentShared } from '../tencent-cos';
 import { verifyUgcSignature, VerifiedUgcSignature } from './ugc-signature';
@@ -556,6 +557,7 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
         const { raw, json } = read;
         const auth = String(req.headers.authorization || '');
         const v = tc3Verify({ method: req.method, path: '/', query: req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '', headers: req.headers, body: raw }, { secrets, nowSec: nowSec() });
+        if (!v.ok && v.stringToSign) noteSignature(req.raw, { stringToSign: v.stringToSign, canonicalRequest: v.canonicalRequest });
         if (!v.ok) return send({ Error: { Code: v.code, Message: v.message } });
         if (v.version !== '2018-07-17') return send({ Error: { Code: 'InvalidParameterValue.Version', Message: `Version ${v.version} is not 2018-07-17.` } });
         if (!json || typeof json !== 'object' || Array.isArray(json)) return send({ Error: { Code: 'InvalidParameter', Message: 'The body is not a JSON object.' } });
