@@ -15,6 +15,7 @@ import { errorEnvelope, installZodCompilers, isDocsRoute, registerApiDocs, respo
 import { isLoopback } from '../cloud';
 import vodPlayRoutes from './routes/vod-play';
 import tencentVodRoutes from './routes/tencent-vod';
+import { isDevConsoleRoute } from '../console/route';
 
 export type { AppDeps, AuthUser } from './deps';
 
@@ -69,6 +70,7 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
   app.addHook('onRequest', async (req) => {
     const route = req.routeOptions.url;
     if (route === undefined || PUBLIC_ROUTES.has(route)) return; // unmatched → 404 from the not-found handler
+    if (isDevConsoleRoute(req.routeOptions.config)) return; // the dev console (server/console) answers loopback callers only
     if (isDocsRoute(route)) {
       // /api/openapi.json and /api/docs: no login, but like the local cloud's dev endpoints only for this machine.
       if (!isLoopback(req.socket.remoteAddress)) throw new HttpError(403, 'DevEndpointLoopbackOnly', `${route} answers only callers on this machine.`);
