@@ -101,8 +101,10 @@ export class CloudRequestLog {
     });
     app.addHook('onSend', async (req, reply, payload) => {
       const e = byReq.get(req.raw);
-      if (!e || reply.statusCode < 400) return payload;
-      const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
+      if (!e) return payload;
+      const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) && reply.statusCode >= 400 ? payload.toString('utf8') : undefined;
+      // Tencent Cloud API 3.0 answers errors with HTTP 200 and {"Response":{"Error":…}}
+      if (reply.statusCode < 400 && !(text && text.length <= 64 * 1024 && text.startsWith('{"Response":') && text.includes('"Error":{'))) return payload;
       if (text !== undefined && text.length <= 256 * 1024) Object.assign(e, errorFields(text));
       // HEAD errors carry OSS's XML base64 in x-oss-err
       const ossErr = reply.getHeader('x-oss-err');

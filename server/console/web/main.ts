@@ -2,7 +2,7 @@
  * The console's front end: preact + htm (no build step of its own: server/console bundles this file with esbuild),
  * hls.js for m3u8 playback (MP4 plays natively). Four tabs: media library, IoT, requests, faults.
  */
-import { h, render } from 'preact';
+import { Fragment, h, render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import Hls from 'hls.js';
@@ -112,7 +112,7 @@ function Media() {
       <table data-testid="aliyun-videos">
         <tr><th>标题 Title</th><th>VideoId</th><th>状态 Status</th><th>大小 Size</th><th>清晰度 Definitions</th><th></th></tr>
         ${(lib.aliyun.videos as Json[]).map(
-          (v) => html`<tr class=${playing === v.videoId ? 'sel' : ''} data-video-id=${v.videoId}>
+          (v) => html`<tr key=${v.videoId} class=${playing === v.videoId ? 'sel' : ''} data-video-id=${v.videoId}>
             <td>${v.title}${v.sample ? html` <span class="badge">示例 sample</span>` : ''}<div class="muted">${v.fileName}</div></td>
             <td class="mono">${v.videoId}</td>
             <td><span class=${`badge ${statusClass(v.status)}`}>${v.status}</span></td>
@@ -153,10 +153,13 @@ function Media() {
 function Iot() {
   const [data, error, refresh] = usePoll(() => api('GET', '/console/api/iot'), 3000);
   const [busy, setBusy] = useState<string | undefined>(undefined);
+  const [raised, setRaised] = useState<Record<string, string>>({});
   const raise = useCallback(async (name: string) => {
     setBusy(name);
     try {
-      await api('POST', `/console/api/iot/${encodeURIComponent(name)}/event`, {});
+      const r = await api('POST', `/console/api/iot/${encodeURIComponent(name)}/event`, {});
+      const ev = (r.data?.list || [])[0];
+      if (ev) setRaised((old) => ({ ...old, [name]: ev.alarmId }));
       refresh();
     } finally {
       setBusy(undefined);
@@ -165,11 +168,11 @@ function Iot() {
   if (!data) return html`<p class=${error ? 'error' : 'muted'}>${error || 'Loading…'}</p>`;
   if (!data.devices.length) return html`<section><p class="muted">还没有设备 No devices yet (the AppServer provisions the demo devices at a user's first IoT call).</p></section>`;
   return html`${(data.devices as Json[]).map(
-    (d) => html`<section data-device=${d.deviceName}>
+    (d) => html`<section key=${d.deviceName} data-device=${d.deviceName}>
       <h2>${d.name || d.deviceName} <span class="mono muted">${d.productId}/${d.deviceName}</span> <span class=${`badge ${d.online ? 'ok' : 'bad'}`}>${d.online ? '在线 online' : '离线 offline'}</span></h2>
-      <div class="row"><button class="primary" disabled=${busy === d.deviceName} onClick=${() => raise(d.deviceName)}>⚡ 触发事件 Raise an event now</button><span class="muted">${d.events.length} events</span></div>
+      <div class="row"><button class="primary" disabled=${busy === d.deviceName} onClick=${() => raise(d.deviceName)}>⚡ 触发事件 Raise an event now</button><span class="muted">${d.events.length} events</span>${raised[d.deviceName] && html`<span class="muted">刚触发 raised: <span class="mono" data-testid="raised">${raised[d.deviceName]}</span></span>`}</div>
       <div class="timeline">${(d.events as Json[]).map(
-        (e) => html`<div class="event"><img loading="lazy" src=${e.ThumbnailURL} alt="" /><div>${time(e.startTime * 1000)}–${time(e.endTime * 1000)}</div><div class="muted mono">${e.EventId} · 0x${Number(e.alarmType).toString(16)}</div></div>`,
+        (e) => html`<div class=${`event${raised[d.deviceName] === e.alarmId ? ' new' : ''}`} key=${e.alarmId} data-alarm-id=${e.alarmId}><img loading="lazy" src=${e.ThumbnailURL} alt="" /><div>${time(e.startTime * 1000)}–${time(e.endTime * 1000)}</div><div class="muted mono">${e.EventId} · 0x${Number(e.alarmType).toString(16)}</div></div>`,
       )}</div>
     </section>`,
   )}`;
@@ -202,9 +205,9 @@ function Requests() {
     <table data-testid="requests">
       <tr><th>#</th><th>时间 Time</th><th>服务 Provider</th><th>请求 Request</th><th>状态 Status</th><th>错误 Code</th><th>ms</th></tr>
       ${shown.map(
-        (e) => html`<tr class=${open === e.id ? 'sel' : ''} data-request-id=${e.id} onClick=${() => setOpen(open === e.id ? undefined : e.id)} style="cursor:pointer">
+        (e) => html`<${Fragment} key=${e.id}><tr class=${open === e.id ? 'sel' : ''} data-request-id=${e.id} onClick=${() => setOpen(open === e.id ? undefined : e.id)} style="cursor:pointer">
             <td class="muted">${e.id}</td><td>${time(e.time)}</td><td>${e.provider}</td>
-            <td class="mono">${e.method} ${e.url.length > 90 ? `${e.url.slice(0, 90)}…` : e.url}</td>
+            <td class="mono url" title=${e.url}>${e.method} ${e.url}</td>
             <td data-testid="status"><span class=${`badge ${e.status === null ? 'warn' : e.status === 0 || e.status >= 400 ? 'bad' : 'ok'}`}>${e.status === null ? '…' : e.status === 0 ? 'reset' : e.status}</span></td>
             <td>${e.code || ''}${e.fault ? html` <span class="badge warn" data-testid="fault">⚡ ${e.fault}</span>` : ''}${e.stringToSign !== undefined ? html` <span class="badge">StringToSign</span>` : ''}</td>
             <td class="muted">${e.ms ?? ''}</td>
@@ -216,7 +219,7 @@ function Requests() {
             ${e.stringToSign !== undefined && html`<div>服务端计算的待签名字符串 String to sign (server):</div><pre class="mono" data-testid="string-to-sign">${e.stringToSign}</pre>`}
             ${e.canonicalRequest !== undefined && html`<div>规范请求 Canonical request:</div><pre class="mono">${e.canonicalRequest}</pre>`}
             <div class="mono muted">${e.method} ${e.url}</div>
-          </td></tr>`}`,
+          </td></tr>`}<//>`,
       )}
     </table>
   </section>`;
