@@ -146,9 +146,10 @@ d('local cloud console (chromium)', () => {
     const sample = page.locator('[data-testid=aliyun-videos] tr[data-video-id="5aed81b74ba84920be578cdfe004af4b"]');
     await sample.locator('button:has-text("播放")').click();
     await page.locator('[data-testid=player] button:has-text("m3u8")').click();
-    await page.locator('[data-testid=player-state]:has-text("loading")').waitFor();
+    // the sample's player opened on its MP4; once hls.js has attached (a MediaSource blob: URL), wait for canplay
+    await page.waitForFunction(() => (document.querySelector('[data-testid=video]') as HTMLVideoElement | null)?.currentSrc.startsWith('blob:') === true);
     expect(await videoCanPlay(page)).toBeGreaterThanOrEqual(3);
-    expect(await page.locator('[data-testid=video]').evaluate((v: HTMLVideoElement) => v.currentSrc)).toMatch(/^blob:/);
+    await page.locator('[data-testid=player-state]:has-text("canplay")').waitFor();
 
     // the GetPlayInfo calls the console made are in the request log, signed and answered 200
     const log = await api<{ requests: Array<{ provider: string; status: number; url: string }> }>('GET', '/console/api/requests');
