@@ -200,7 +200,7 @@ function Requests() {
   }, 1000);
   const shown = onlyErrors ? list.filter((e) => e.status === 0 || e.status >= 400) : list;
   return html`<section>
-    <div class="row"><h2>最近的请求 Last requests</h2><label><input type="checkbox" checked=${onlyErrors} onChange=${(e: Event) => setOnlyErrors((e.target as HTMLInputElement).checked)} /> 只看失败 errors only</label>
+    <div class="row"><h2>最近的请求 Last requests</h2><label><input type="checkbox" data-testid="errors-only" checked=${onlyErrors} onChange=${(e: Event) => setOnlyErrors((e.target as HTMLInputElement).checked)} /> 只看失败 errors only</label>
       <button onClick=${() => api('DELETE', '/console/api/requests').then(() => setList([]))}>清空 Clear</button></div>
     <table data-testid="requests">
       <tr><th>#</th><th>时间 Time</th><th>服务 Provider</th><th>请求 Request</th><th>状态 Status</th><th>错误 Code</th><th>ms</th></tr>
@@ -294,4 +294,6 @@ function App() {
     <main><${Tab} /></main>`;
 }
 
-render(html`<${App} />`, document.getElementById('app') as HTMLElement);
+const root = document.getElementById('app') as HTMLElement;
+root.textContent = ''; // the static "Loading…" placeholder (render() appends to what is there)
+render(html`<${App} />`, root);
