@@ -126,7 +126,7 @@ export default async function consolePlugin(app: FastifyInstance, opts: ConsoleO
     const tokenState = (t: Json) => (t.expiredTime <= now ? 'expired' : t.disposable && t.uses > 0 ? 'used' : 'valid');
     return {
       aliyun: { videos: [...uploads, ...samples], images: media.images },
-      tencent: { media: tvodMedia.media, events: { queued: tvodEvents.queued, pushes: tvodEvents.pushes } },
+      tencent: { media: tvodMedia.media, events: { mode: tvodEvents.config?.Mode, history: [...(tvodEvents.history || [])].reverse(), pushes: tvodEvents.pushes } },
       polyv: {
         samples: polyvSamples.samples,
         tokens: (polyvTokens.tokens as Json[]).map((t) => ({ token: t.token, videoId: t.videoId, viewerId: t.viewerId, disposable: t.disposable, uses: t.uses, issued: t.issued, created: new Date(t.createdTime).toISOString(), expires: new Date(t.expiredTime).toISOString(), state: tokenState(t) })),

@@ -8,11 +8,11 @@ import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import RPCClient = require('@alicloud/pop-core');
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
-import { AppClient, createWxAdapter, VODUpload } from 'mp-media-sdk';
+import { AppClient, createWxAdapter, TencentVodUploader, VODUpload } from 'mp-media-sdk';
 import type { VODUploadAuthResult, VODUploadInfo } from 'mp-media-sdk';
 import { startDevStack, type DevStack } from '../../server';
 import { createWxRuntime, type WxRuntime } from '../harness/wx-runtime';
@@ -154,6 +154,27 @@ d('local cloud console (chromium)', () => {
     // the GetPlayInfo calls the console made are in the request log, signed and answered 200
     const log = await api<{ requests: Array<{ provider: string; status: number; url: string }> }>('GET', '/console/api/requests');
     expect(log.requests.filter((r) => r.provider === 'cdn' && /\.ts\?/.test(r.url) && r.status === 200).length).toBeGreaterThanOrEqual(1);
+  });
+
+  test('Tencent VOD: a file uploaded through TencentVodUploader (the AppServer signs) shows with its size and its NewFileUpload event', async () => {
+    const rt = createWxRuntime({ wechatUrl: stack.cloud!.wechat, openid: `otv${randomBytes(6).toString('hex')}`, hostMap: { 'vod2.qcloud.com': stack.cloud!.tvod, 'vod2.dnsv1.com': stack.cloud!.tvod } });
+    runtimes.push(rt);
+    const app = new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(rt.wx) });
+    const res = await TencentVodUploader.start({
+      adapter: createWxAdapter(rt.wx),
+      mediaFile: { tempFilePath: rt.files.writeTemp('tencent.mp4', readFileSync(CLIP)) },
+      mediaName: '腾讯 console',
+      getSignature: () => app.call<{ signature: string }>('POST', '/api/tencent-vod/signature', {}).then((r) => r.signature),
+    }).done();
+    expect(res.fileId).toBeTruthy();
+
+    await page.goto(`${stack.appServerUrl}/console#media`);
+    const file = page.locator(`[data-testid=tencent-media] tr[data-file-id="${res.fileId}"]`);
+    await file.waitFor();
+    expect(await file.textContent()).toContain('腾讯 console.mp4');
+    expect(await file.textContent()).toContain(`${(statSync(CLIP).size / 1024).toFixed(1)} KB`);
+    const event = page.locator(`[data-testid=tencent-events] tr[data-file-id="${res.fileId}"]`, { hasText: 'NewFileUpload' });
+    await event.waitFor();
   });
 
   test('fault switch: "reset connection" on the next UploadPart, flipped in the console, makes the next upload retry; the request log shows the reset (with the fault that fired) and the retried part answered 200', async () => {

@@ -126,15 +126,18 @@ function Media() {
     <section>
       <h2>腾讯云点播 Tencent VOD</h2>
       ${lib.tencent.media.length
-        ? html`<table data-testid="tencent-media"><tr><th>FileId</th><th>名称 Name</th><th>大小 Size</th><th>任务流 Procedure</th></tr>
-            ${(lib.tencent.media as Json[]).map((m) => html`<tr><td class="mono">${m.fileId}</td><td>${m.name}.${m.type}</td><td>${size(m.size)}</td><td>${m.procedure || '—'}</td></tr>`)}</table>`
+        ? html`<table data-testid="tencent-media"><tr><th>FileId</th><th>名称 Name</th><th>大小 Size</th><th>任务流 Procedure</th><th>上传于 Uploaded</th></tr>
+            ${(lib.tencent.media as Json[]).map((m) => html`<tr key=${m.fileId} data-file-id=${m.fileId}><td class="mono">${m.fileId}</td><td>${m.name}.${m.type}</td><td>${size(m.size)}</td><td>${m.procedure || '—'}</td><td>${time(m.createTime)}</td></tr>`)}</table>`
         : html`<p class="muted">还没有文件 No files yet.</p>`}
-      <h2>事件 Events</h2>
-      ${lib.tencent.events.queued.length || lib.tencent.events.pushes.length
-        ? html`<table><tr><th>类型 Type</th><th>FileId</th><th>投递 Delivery</th></tr>
-            ${(lib.tencent.events.queued as Json[]).map((e) => html`<tr><td>${e.EventType}</td><td class="mono">${e.FileUploadEvent?.FileId || e.ProcedureStateChangeEvent?.FileId || ''}</td><td>PULL 队列 queued</td></tr>`)}
-            ${(lib.tencent.events.pushes as Json[]).map((e) => html`<tr><td>${e.eventType || e.EventType || ''}</td><td class="mono">${e.fileId || ''}</td><td>PUSH ${e.status ?? ''}</td></tr>`)}</table>`
-        : html`<p class="muted">没有事件 No events.</p>`}
+      <h2>事件 Events <span class="muted">(${lib.tencent.events.mode || 'PULL'})</span></h2>
+      ${lib.tencent.events.history.length
+        ? html`<table data-testid="tencent-events"><tr><th>时间 Time</th><th>类型 Type</th><th>FileId</th><th>投递 Delivery</th></tr>
+            ${(lib.tencent.events.history as Json[]).map(
+              (e) => html`<tr key=${e.id} data-file-id=${e.fileId}><td>${time(e.createdAt)}</td><td>${e.eventType}</td><td class="mono">${e.fileId || ''}</td>
+                <td>${e.confirmedAt ? html`<span class="badge ok">已确认 confirmed</span> ${time(e.confirmedAt)}` : e.pulls ? html`<span class="badge warn">已拉取 pulled ×${e.pulls}</span>` : html`<span class="badge">待投递 waiting</span>`}
+                ${(lib.tencent.events.pushes as Json[]).filter((p) => p.id === e.id).map((p) => html` <span class=${`badge ${p.status === 200 ? 'ok' : 'bad'}`}>PUSH #${p.attempt} ${p.status ?? p.error ?? '…'}</span>`)}</td></tr>`,
+            )}</table>`
+        : html`<p class="muted">没有事件 No events yet.</p>`}
     </section>
     <section>
       <h2>保利威 Polyv</h2>
