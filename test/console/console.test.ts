@@ -177,6 +177,24 @@ d('local cloud console (chromium)', () => {
     await event.waitFor();
   });
 
+  test('Polyv: the samples and the play token the AppServer got for a viewer (state valid, its expiry)', async () => {
+    const rt = createWxRuntime({ wechatUrl: stack.cloud!.wechat, openid: `opv${randomBytes(6).toString('hex')}` });
+    runtimes.push(rt);
+    const app = new AppClient({ baseUrl: stack.appServerUrl, adapter: createWxAdapter(rt.wx) });
+    const { samples } = (await (await fetch(`${stack.cloud!.polyv}/_admin/samples`)).json()) as { samples: Array<{ vid: string; title: string; playable: boolean }> };
+    const sample = samples.find((x) => x.playable) as { vid: string; title: string };
+    const play = await app.call<Record<string, any>>('POST', '/api/polyv/play', { videoId: sample.vid });
+    const token = JSON.stringify(play).match(/"(?:token|playsafe)":"([^"]+)"/)?.[1] as string;
+    expect(token).toBeTruthy();
+
+    await page.goto(`${stack.appServerUrl}/console#media`);
+    await page.locator('[data-testid=polyv-samples]', { hasText: sample.title }).waitFor();
+    const row = page.locator('[data-testid=polyv-tokens] tr', { hasText: token.slice(0, 18) });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(sample.vid);
+    expect(await row.locator('.badge').first().textContent()).toBe('valid');
+  });
+
   test('fault switch: "reset connection" on the next UploadPart, flipped in the console, makes the next upload retry; the request log shows the reset (with the fault that fired) and the retried part answered 200', async () => {
     await page.goto(`${stack.appServerUrl}/console#faults`);
     await page.locator('[data-testid=fault-times]').fill('1');
@@ -208,6 +226,21 @@ d('local cloud console (chromium)', () => {
     expect(retried.map((r) => r.status)).toEqual(['200']);
     const after = await api<{ oss: Array<{ hits: number }> }>('GET', '/console/api/faults');
     expect(after.oss[0].hits).toBe(1);
+  });
+
+  test('"expire tokens" in the console expires every Aliyun temporary credential issued so far (STS / UploadAuth) and revokes the PlayURLs issued (both counts reported)', async () => {
+    const { info } = await uploadThroughSdk(randomBytes(20 * 1024), 'before-expiry.mp4', 'before expiry');
+    expect(info.state).toBe('Success');
+    await page.goto(`${stack.appServerUrl}/console#faults`);
+    await page.locator('[data-testid=expire]').click();
+    const note = page.locator('[data-testid=fault-note]');
+    await note.waitFor();
+    const r = JSON.parse((await note.textContent()) as string) as { credentials: number; playUrls: number };
+    expect(r.credentials).toBeGreaterThanOrEqual(1);
+    expect(Number.isInteger(r.playUrls)).toBe(true);
+    const creds = await api<{ credentials: Array<{ expired: boolean }> }>('GET', '/console/api/faults');
+    expect(creds.credentials.length).toBeGreaterThanOrEqual(1);
+    expect(creds.credentials.every((c) => c.expired)).toBe(true);
   });
 
   test('a refused signature shows the string to sign the server computed: OSS V1 (exact), Aliyun RPC through @alicloud/pop-core, TC3 through tencentcloud-sdk-nodejs-common', async () => {
