@@ -311,8 +311,9 @@ d('local cloud console (chromium)', () => {
   });
 });
 
-d('local cloud console: loopback only, not in production', () => {
-  test('a caller that is not on this machine gets 403 DevEndpointLoopbackOnly (real socket from the LAN interface), this machine gets 200; NODE_ENV=production or console:false serves no console', async () => {
+// no browser needed here: runs with or without chromium
+describe('local cloud console: loopback only, not in production', () => {
+  test('a caller that is not on this machine gets 403 DevEndpointLoopbackOnly (real socket from the LAN interface), this machine gets 200; the HLS relay refuses URLs outside the local cloud; NODE_ENV=production or console:false serves no console', async () => {
     const lan = Object.values(os.networkInterfaces())
       .flat()
       .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
@@ -331,6 +332,12 @@ d('local cloud console: loopback only, not in production', () => {
         });
       expect((await get('127.0.0.1', '/console')).status).toBe(200);
       expect((await get('127.0.0.1', '/console/api/requests')).status).toBe(200);
+      // the HLS relay serves the local cloud's own URLs only (never an open proxy)
+      const relay = await get('127.0.0.1', `/console/proxy?url=${encodeURIComponent('http://example.com/x.m3u8')}`);
+      expect(relay.status).toBe(403);
+      expect(JSON.parse(relay.body).error.code).toBe('NotLocalCloud');
+      expect((await get('127.0.0.1', `/console/proxy?url=${encodeURIComponent(`${s.cloud!.cdn}/nope.m3u8`)}`)).status).toBe(404); // the CDN's own answer, relayed
+      expect((await get('127.0.0.1', '/console/proxy?url=not-a-url')).status).toBe(400);
       if (!lan) {
         console.warn('no non-loopback IPv4 interface on this machine: the LAN half of the guard test is not run');
       } else {
