@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startCloud, RunningCloud, CloudUrls } from './cloud';
 import { buildAppServer } from './app';
+import consolePlugin from './console';
 
 export type { CloudUrls } from './cloud';
 
@@ -28,6 +29,8 @@ export interface DevStackOptions {
    * logging them in as one local developer user. `npm start` turns it on; tests leave it off (strict codes).
    */
   acceptForeignLoginCodes?: boolean;
+  /** Serve the local cloud's web console at /console (default: with the local cloud, unless NODE_ENV=production). */
+  console?: boolean;
 }
 
 export interface DevStack {
@@ -62,6 +65,9 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
         : await startCloud({ dataDir: path.join(dataDir, 'cloud'), host, publicHost, basePort: opts.port ? opts.port + 1 : 0, quiet: opts.quiet, acceptForeignLoginCodes: opts.acceptForeignLoginCodes });
     const { app } = await buildAppServer({ env, cloud: cloud?.urls, dataDir: path.join(dataDir, 'app'), now: () => Date.now() });
     appToClose = app;
+    if (cloud && opts.console !== false && env.NODE_ENV !== 'production') {
+      await app.register(consolePlugin, { cloud, cloudDataDir: path.join(dataDir, 'cloud'), env });
+    }
     await app.listen({ host, port: opts.port || 0 });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;

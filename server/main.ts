@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     '',
     `  AppServer    ${started.appServerUrl}   (health: ${started.appServerUrl}/api/health)`,
     ...(process.env.NODE_ENV === 'production' ? [] : [`  API docs     ${started.appServerUrl}/api/docs   (OpenAPI: ${started.appServerUrl}/api/openapi.json; this machine only)`]),
+    ...(process.env.NODE_ENV === 'production' || !started.cloud ? [] : [`  Console      ${started.appServerUrl}/console   (the local cloud: media, IoT, requests, faults; this machine only)`]),
     ...(started.cloud ? Object.entries(started.cloud).map(([k, v]) => `  cloud ${k.padEnd(7)}${v}`) : ['  local cloud  off (LOCAL_CLOUD=0)']),
     `  data         ${started.dataDir}`,
     '',

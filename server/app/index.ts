@@ -17,6 +17,7 @@ import { isLoopback } from '../cloud';
 import vodPlayRoutes from './routes/vod-play';
 import tencentVodRoutes from './routes/tencent-vod';
 import { openStore, type Store } from './store';
+import { isDevConsoleRoute } from '../console/route';
 
 export type { AppDeps, AuthUser } from './deps';
 
@@ -108,6 +109,7 @@ async function buildOn(deps: AppDeps, created: (app: FastifyInstance) => void): 
   app.addHook('onRequest', async (req) => {
     const route = req.routeOptions.url;
     if (route === undefined || PUBLIC_ROUTES.has(route)) return; // unmatched → 404 from the not-found handler
+    if (isDevConsoleRoute(req.routeOptions.config)) return; // the dev console (server/console) answers loopback callers only
     if (isDocsRoute(route)) {
       // /api/openapi.json and /api/docs: no login, but like the local cloud's dev endpoints only for this machine.
       if (!isLoopback(req.socket.remoteAddress)) throw new HttpError(403, 'DevEndpointLoopbackOnly', `${route} answers only callers on this machine.`);

@@ -16,8 +16,10 @@ import { iotProvider } from './iot';
 import { vodCdnProvider } from './vod-cdn';
 import { tencentProviders } from './tencent-vod';
 import { EmulatedLink, registerLinkAdmin } from './link';
+import { CloudRequestLog } from './request-log';
 
 export type { CloudUrls, ProviderName } from './context';
+export type { CloudRequest } from './request-log';
 
 export interface StartCloudOptions {
   dataDir: string;
@@ -41,6 +43,10 @@ export interface RunningCloud {
   setClockOffset(ms: number): void;
   /** The emulated phone link every provider's listener applies (also through /_admin/link; server/cloud/link.ts). */
   link: EmulatedLink;
+  /** The last requests every provider received (the dev console's request log). */
+  requestLog: CloudRequestLog;
+  /** Each provider's URL as this machine reaches it (127.0.0.1 when bound to every interface): for in-process admin calls. */
+  localUrls: CloudUrls;
   close(): Promise<void>;
 }
 
@@ -83,6 +89,8 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
   bus.setMaxListeners(50);
   let clockOffset = 0;
   const urls = {} as CloudUrls;
+  const localUrls = {} as CloudUrls;
+  const requestLog = new CloudRequestLog();
   const apps: Array<{ name: ProviderName; app: FastifyInstance }> = [];
   const link = new EmulatedLink();
 
@@ -103,6 +111,7 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
       const app = await p.build(ctx);
       guardDevEndpoints(app);
       registerLinkAdmin(app, link);
+      requestLog.install(app, p.name);
       if (p.name === 'wechat') {
         app.get('/_cloud', async () => ({ providers: urls }));
       }
@@ -115,6 +124,8 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
       const addr = app.server.address();
       const actual = typeof addr === 'object' && addr ? addr.port : port;
       urls[name] = `http://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${actual}`;
+      const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+      localUrls[name] = `http://${local.includes(':') ? `[${local}]` : local}:${actual}`;
       if (port) port++;
     }
   } catch (e) {
@@ -126,6 +137,8 @@ export async function startCloud(opts: StartCloudOptions): Promise<RunningCloud>
     urls,
     url: urls.wechat,
     link,
+    requestLog,
+    localUrls,
     setClockOffset(ms: number) {
       clockOffset = ms;
     },

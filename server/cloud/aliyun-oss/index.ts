@@ -19,6 +19,7 @@ import type { CloudContext, CloudProvider } from '../context';
 import { getAliyunShared, headerText, LOCAL_REGION, ossRequestId, registerCredentialAdmin, releaseAliyunShared, type AliyunShared } from '../aliyun-common';
 import { OssError, E, errorXml, toXml } from './errors';
 import { authenticate, authenticatePost, checkPolicy, type Principal, type Query } from './auth';
+import { noteFault } from '../request-log';
 import { OssStore, type ObjectMeta, type PartMeta, type UploadMeta } from './store';
 
 export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * 1024;
@@ -302,6 +303,7 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
         const f = takeFault(info.op, info.key, info.partNumber);
         if (!f) return;
         info.fault = `${f.id}:${f.action.type}`;
+        noteFault(req.raw, `oss ${f.id}: ${f.action.type === 'status' ? `status ${f.action.status}` : f.action.type === 'delay' ? `delay ${f.action.ms} ms` : 'connection reset'}`);
         if (f.action.type === 'delay') {
           await sleep(f.action.ms);
           return;

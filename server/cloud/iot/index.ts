@@ -26,6 +26,7 @@ import { createFastify, z } from '../../http';
 import type { CloudContext, CloudProvider } from '../context';
 import { DEV_CREDENTIALS } from '../../dev-credentials';
 import { tc3Verify } from './tc3';
+import { noteSignature } from '../request-log';
 import { beijingDate, beijingDay, CloudEvent, DeviceRecord, IotCloudState } from './service';
 import { checkControlData, DEMO_PRODUCT_ID, DEMO_PRODUCT_NAME, MODEL, ProductError, runDeviceAction } from './product';
 import { paintSnapshot } from './png';
@@ -205,6 +206,7 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.from(typeof req.body === 'string' ? req.body : '');
         const [p, q = ''] = req.url.split('?');
         const v = tc3Verify({ method: req.method, path: p, query: q, headers: req.headers, body: raw }, { secrets, nowSec: st.now() });
+        if (!v.ok && v.stringToSign) noteSignature(req.raw, { stringToSign: v.stringToSign, canonicalRequest: v.canonicalRequest });
         if (!v.ok) return apiError(reply, v.code, v.message);
         const actions = Object.prototype.hasOwnProperty.call(ACTIONS, v.version) ? ACTIONS[v.version] : undefined;
         if (!actions) return apiError(reply, 'NoSuchVersion', `The API version ${v.version} does not exist (this endpoint serves ${IOT_EXPLORER_VERSION} iotexplorer and ${IOT_VIDEO_VERSION} iotvideo).`);
@@ -656,7 +658,8 @@ export function iotProvider(options: IotCloudOptions = {}): CloudProvider {
         const q = req.query as Record<string, string | undefined>;
         const from = q.startTime ? parseInt(q.startTime, 10) : st.now() - EVENT_RETENTION_SECONDS;
         const to = q.endTime ? parseInt(q.endTime, 10) : st.now();
-        const list = st.visibleEvents(d, from, to).map((e) => ({ ...IotCloudState.ivvasView(e), EventId: e.EventId, UploadStatus: e.UploadStatus, Data: e.Data }));
+        // ThumbnailURL: the signed image URL DescribeCloudStorageThumbnail would give (the dev console shows it)
+        const list = st.visibleEvents(d, from, to).map((e) => ({ ...IotCloudState.ivvasView(e), EventId: e.EventId, UploadStatus: e.UploadStatus, Data: e.Data, ThumbnailURL: thumbnail(d, thumbnailKey(d, e)).ThumbnailURL }));
         list.sort((a, b) => b.startTime - a.startTime || (a.alarmId < b.alarmId ? 1 : a.alarmId > b.alarmId ? -1 : 0));
         return { data: { list } };
       });

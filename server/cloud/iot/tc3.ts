@@ -19,7 +19,7 @@ export interface Tc3Request {
   body: Buffer;
 }
 
-export type Tc3Result = { ok: true; secretId: string; service: string; action: string; version: string; region?: string } | { ok: false; code: string; message: string };
+export type Tc3Result = { ok: true; secretId: string; service: string; action: string; version: string; region?: string } | { ok: false; code: string; message: string; /** A refused signature: what the server signed. */ stringToSign?: string; canonicalRequest?: string };
 
 const sha256hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
@@ -83,7 +83,7 @@ export function tc3Verify(req: Tc3Request, opts: { secrets: ReadonlyMap<string, 
   const stringToSign = ['TC3-HMAC-SHA256', String(ts), `${date}/${service}/tc3_request`, sha256hex(canonicalRequest)].join('\n');
   const expected = tc3Signature(secretKey, date, service, stringToSign);
   if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(signature, 'hex'))) {
-    return { ok: false, code: 'AuthFailure.SignatureFailure', message: 'The signature does not match (check the SecretKey, the body and the signed headers).' };
+    return { ok: false, code: 'AuthFailure.SignatureFailure', message: 'The signature does not match (check the SecretKey, the body and the signed headers).', stringToSign, canonicalRequest };
   }
   return { ok: true, secretId, service, action, version, region: header(req.headers, 'x-tc-region') };
 }

@@ -19,6 +19,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CloudContext, CloudProvider } from '../context';
 import { DEV_CREDENTIALS } from '../../dev-credentials';
 import { tc3Verify } from '../iot/tc3';
+import { noteSignature } from '../request-log';
 import { checkJsonShape, nullRecord, ownGet } from '../../safe-input';
 import { cosProvider, CosCredential, installRawBody, rawBodyFastify, readJsonBody, sendObject, TencentShared } from '../tencent-cos';
 import { verifyUgcSignature, VerifiedUgcSignature } from './ugc-signature';
@@ -156,6 +157,8 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
       const settings = { credentialLifetimeSec: 7200, procedureMode: 'auto' as 'auto' | 'manual', procedureDelayMs: 1500, pushRetryDelaysMs: [200, 1000, 3000, 10000, 30000], accelerateHost: '' };
       const log: VodLogEntry[] = [];
       const pushLog: PushAttempt[] = [];
+      /** Every event emitted (newest last, 200 kept) and what became of it: for the dev console (GET /_admin/events). */
+      const eventHistory: Array<{ id: string; eventType: string; fileId?: string; createdAt: number; pulls: number; confirmedAt?: number }> = [];
       const timers = new Set<NodeJS.Timeout>();
       const waiters = new Set<() => void>();
       let closed = false;
@@ -364,6 +367,8 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
       function emit(event: VodEvent) {
         if (state.eventConfig.UploadMediaCompleteEventSwitch === 'OFF' && event.EventType === 'NewFileUpload') return;
         const q: QueuedEvent = { id: randomHex(16), event, createdAt: ctx.now() };
+        eventHistory.push({ id: q.id, eventType: event.EventType, fileId: (event.FileUploadEvent?.FileId || event.ProcedureStateChangeEvent?.FileId) as string | undefined, createdAt: q.createdAt, pulls: 0 });
+        if (eventHistory.length > 200) eventHistory.splice(0, eventHistory.length - 200);
         if (state.eventConfig.Mode === 'PUSH' && state.eventConfig.NotificationUrl) {
           push(q, state.eventConfig.NotificationUrl, 0);
           return;
@@ -423,6 +428,8 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
                 for (const e of ready) {
                   e.handle = randomHex(24);
                   e.pulledAt = now;
+                  const hist = eventHistory.find((x) => x.id === e.id);
+                  if (hist) hist.pulls++;
                 }
                 save();
                 return { EventSet: ready.map((e) => ({ EventHandle: e.handle, ...e.event })) };
@@ -446,6 +453,10 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
             for (const h of handles) {
               const i = state.events.findIndex((e) => e.handle === h && e.pulledAt !== undefined && now - e.pulledAt < 30000);
               if (i < 0) throw new ApiError('InvalidParameter', `EventHandle ${h} is invalid or its 30-second confirmation window has passed (the event will be delivered again).`);
+            }
+            for (const e of state.events) {
+              const hist = handles.includes(e.handle) ? eventHistory.find((x) => x.id === e.id) : undefined;
+              if (hist) hist.confirmedAt = now;
             }
             state.events = state.events.filter((e) => !handles.includes(e.handle));
             save();
@@ -556,6 +567,7 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
         const { raw, json } = read;
         const auth = String(req.headers.authorization || '');
         const v = tc3Verify({ method: req.method, path: '/', query: req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '', headers: req.headers, body: raw }, { secrets, nowSec: nowSec() });
+        if (!v.ok && v.stringToSign) noteSignature(req.raw, { stringToSign: v.stringToSign, canonicalRequest: v.canonicalRequest });
         if (!v.ok) return send({ Error: { Code: v.code, Message: v.message } });
         if (v.version !== '2018-07-17') return send({ Error: { Code: 'InvalidParameterValue.Version', Message: `Version ${v.version} is not 2018-07-17.` } });
         if (!json || typeof json !== 'object' || Array.isArray(json)) return send({ Error: { Code: 'InvalidParameter', Message: 'The body is not a JSON object.' } });
@@ -599,7 +611,7 @@ function tencentVodProvider(shared: TencentShared, temp: Map<string, CosCredenti
         log.length = 0;
         return { ok: true };
       });
-      app.get('/_admin/events', async () => ({ queued: state.events, pushes: pushLog, config: state.eventConfig }));
+      app.get('/_admin/events', async () => ({ queued: state.events, pushes: pushLog, config: state.eventConfig, history: eventHistory }));
       app.get('/_admin/media', async () => ({ media: Object.values(state.media) }));
       app.post('/_admin/procedures/:fileId/finish', async (req, reply) => {
         const m = ownGet(state.media, (req.params as { fileId: string }).fileId);
