@@ -15,6 +15,7 @@ import { errorEnvelope, installZodCompilers, isDocsRoute, registerApiDocs, respo
 import { isLoopback } from '../cloud';
 import vodPlayRoutes from './routes/vod-play';
 import tencentVodRoutes from './routes/tencent-vod';
+import vodSecureRoutes from './routes/vod-secure';
 
 export type { AppDeps, AuthUser } from './deps';
 
@@ -116,5 +117,6 @@ export async function buildAppServer(deps: AppDeps): Promise<{ app: FastifyInsta
   await app.register(async (scope) => iotRoutes(scope, deps));
   await app.register(async (scope) => vodPlayRoutes(scope, deps));
   await app.register(async (scope) => tencentVodRoutes(scope, deps));
+  await app.register(async (scope) => vodSecureRoutes(scope, deps, config.tokenSecret));
   return { app, config, routes };
 }

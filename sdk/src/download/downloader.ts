@@ -24,6 +24,7 @@ import { getHeader, PlatformAdapter } from '../platform/types';
 import { DownloaderError, DownloaderErrorName, ErrorModel, httpStatusName } from './errors';
 import { buildMediaInfo, DownloadSource, fetchPlayInfo, MediaInfo, sourceKind, TrackInfo } from './playinfo';
 import { decryptAes128Cbc, HlsSegment, parsePlaylist, segmentIv, TsToMp4 } from './hls';
+import { cipherFor, cleanupSecurePlayback, closeSecureFile, CtrCipher, decodeHeader, encodeHeader, fetchSecureKey, newSecureFile, openSecureFile, SECURE_HEADER_SIZE, SecureKeySource } from './secure';
 
 export type DownloaderState = 'idle' | 'preparing' | 'prepared' | 'downloading' | 'stopped' | 'processing' | 'completed' | 'error' | 'released';
 
@@ -50,10 +51,17 @@ export interface DownloaderConfig {
   resumeOnShow?: boolean;
   /** Bytes of user-file storage the mini-program has (WeChat: 200 MB for user files + saved files). */
   storageQuota?: number;
+  /**
+   * Secure download: the file is AES-128-CTR encrypted at rest with the user's key for this video (AppServer
+   * `POST /api/vod/download-key`) and saved as `<name>.mp4.enc`; play it through getPlayablePath() / openSecure().
+   */
+  secure?: boolean;
 }
 
 export interface DownloaderOptions extends DownloaderConfig {
   adapter?: PlatformAdapter;
+  /** Where secure mode gets its key: an AppClient, or (vid) => {key, keyId}. Default: the source's appClient. */
+  secureKey?: SecureKeySource;
 }
 
 /** The checkpoint of one item (wx storage key `mp-media-kit:download:<vid>_<format>_<index>`). */
@@ -74,6 +82,8 @@ export interface DownloadCheckpoint {
   partPath: string;
   filePath: string;
   sourceKind: 'sts' | 'auth' | 'app';
+  /** Secure download (encrypted at rest). */
+  secure?: boolean;
   state: 'downloading' | 'stopped' | 'error';
   updatedAt: number;
 }
@@ -140,7 +150,50 @@ export class AliMediaDownloader {
       retryDelayMs: options.retryDelayMs === undefined ? 1000 : options.retryDelayMs,
       resumeOnShow: options.resumeOnShow !== false,
       storageQuota: options.storageQuota || WECHAT_USER_STORAGE_QUOTA,
+      secure: !!options.secure,
     };
+    this.secureKey = options.secureKey;
+  }
+
+  private secureKey: SecureKeySource | undefined;
+  /** The content cipher of the running secure download (header nonce + the user's key). */
+  private cipher: CtrCipher | undefined;
+
+  /** Secure download on / off (before start()); `key` as DownloaderOptions.secureKey. */
+  setSecureMode(on: boolean, key?: SecureKeySource): void {
+    if (this.running) throw this.fail(new DownloaderError('DOWNLOAD_ERROR_CLEAN_WRONG_STATUS', 'Change the secure mode before start() (or after stop()).'), this._state);
+    this.config.secure = !!on;
+    if (key) this.secureKey = key;
+  }
+  get secure(): boolean {
+    return this.config.secure;
+  }
+
+  private keySource(): SecureKeySource | undefined {
+    return this.secureKey || (this.source && (this.source as { appClient?: SecureKeySource }).appClient);
+  }
+
+  /**
+   * A path `<video>` can play: the file itself for a normal download; for a secure one, a decrypted temp copy
+   * (openSecure). Remove it with AliMediaDownloader.closeSecure(path) when playback ends.
+   */
+  async getPlayablePath(): Promise<string> {
+    if (!this.filePath) throw new DownloaderError('DOWNLOAD_ERROR_FILE_NOT_EXIST', 'Nothing downloaded yet.', { videoId: this.source && this.source.vid });
+    if (!this.config.secure) return this.filePath;
+    return openSecureFile(this.filePath, { adapter: this.adapter, key: this.keySource()!, storageQuota: this.config.storageQuota });
+  }
+
+  /** Decrypts a secure download (a `.enc` file) to a temp file for `<video>`; DOWNLOAD_ERROR_ENCRYPT_FILE_NOT_MATCH for another user's key. */
+  static openSecure(filePath: string, options: { key: SecureKeySource; adapter?: PlatformAdapter; storageQuota?: number }): Promise<string> {
+    return openSecureFile(filePath, { adapter: options.adapter || getDefaultAdapter(), key: options.key, storageQuota: options.storageQuota || WECHAT_USER_STORAGE_QUOTA });
+  }
+  /** Removes a decrypted copy made by openSecure / getPlayablePath. */
+  static closeSecure(path: string, adapter: PlatformAdapter = getDefaultAdapter()): Promise<void> {
+    return closeSecureFile(adapter, path);
+  }
+  /** Removes every decrypted copy (restoreUnfinished and DownloadManager.restore call it at launch). */
+  static cleanupSecurePlayback(adapter: PlatformAdapter = getDefaultAdapter()): Promise<number> {
+    return cleanupSecurePlayback(adapter);
   }
 
   /** AliDownloaderFactory.create */
@@ -382,7 +435,7 @@ export class AliMediaDownloader {
   static async deleteFile(saveDir: string, vid: string, format: string, index: number, adapter: PlatformAdapter = getDefaultAdapter()): Promise<number> {
     try {
       const base = `${saveDir.replace(/\/+$/, '')}/${itemName(vid, format, index)}`;
-      for (const p of [`${base}.mp4.part`, `${base}.mp4`, `${base}.mp3.part`, `${base}.mp3`]) if (await adapter.fs.exists(p)) await adapter.fs.unlink(p);
+      for (const ext of ['mp4', 'mp3', 'mp4.enc', 'mp3.enc']) for (const p of [`${base}.${ext}.part`, `${base}.${ext}`]) if (await adapter.fs.exists(p)) await adapter.fs.unlink(p);
       adapter.storage.remove(`${DOWNLOAD_CHECKPOINT_PREFIX}${itemName(vid, format, index)}`);
       return 0;
     } catch (_) {
@@ -414,11 +467,13 @@ export class AliMediaDownloader {
   static async restoreUnfinished(options: DownloaderOptions & { source?: (c: DownloadCheckpoint) => DownloadSource | undefined } = {}): Promise<AliMediaDownloader[]> {
     const adapter = options.adapter || getDefaultAdapter();
     const out: AliMediaDownloader[] = [];
+    // launch: decrypted playback copies a kill left behind go first
+    await cleanupSecurePlayback(adapter).catch(() => 0);
     for (const key of adapter.storage.keys()) {
       if (key.indexOf(DOWNLOAD_CHECKPOINT_PREFIX) !== 0) continue;
       const c = adapter.storage.get<DownloadCheckpoint>(key);
       if (!c || c.v !== 1 || !c.vid) continue;
-      const d = new AliMediaDownloader(options);
+      const d = new AliMediaDownloader({ ...options, secure: !!c.secure });
       d.restored = c;
       d.saveDir = c.saveDir;
       d.info = { vid: c.vid, title: c.title, coverUrl: c.coverUrl, duration: c.duration, tracks: [] };
@@ -462,7 +517,7 @@ export class AliMediaDownloader {
     if (!this.saveDir || !this.selected || !this.info) return undefined;
     const name = itemName(this.info.vid, this.selected.vodFormat, this.selected.trackIndex);
     const ext = this.selected.vodFormat === 'mp3' ? 'mp3' : 'mp4';
-    const filePath = `${this.saveDir}/${name}.${ext}`;
+    const filePath = `${this.saveDir}/${name}.${ext}${this.config.secure ? '.enc' : ''}`;
     return { key: `${DOWNLOAD_CHECKPOINT_PREFIX}${name}`, partPath: `${filePath}.part`, filePath };
   }
 
@@ -487,6 +542,7 @@ export class AliMediaDownloader {
         partPath: n.partPath,
         filePath: n.filePath,
         sourceKind: sourceKind(this.source),
+        secure: this.config.secure,
         state: 'downloading' as const,
         updatedAt: this.adapter.now(),
       },
@@ -544,25 +600,54 @@ export class AliMediaDownloader {
     if (!fs.appendFile || !fs.truncate || !fs.rename) throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', 'The platform adapter has no appendFile / truncate / rename (base library >= 2.16.1 needed).');
     // already complete?
     const cp = this.adapter.storage.get<DownloadCheckpoint>(n.key);
+    const secure = this.config.secure;
+    const HDR = secure ? SECURE_HEADER_SIZE : 0;
     if (!cp && (await fs.exists(n.filePath)) && !(await fs.exists(n.partPath))) {
       const st = await fs.stat(n.filePath);
-      if (st.size === this.selected!.vodFileSize) return this.finish(n, false);
+      if (st.size === this.selected!.vodFileSize + HDR && this.selected!.vodFormat !== 'm3u8') return this.finish(n, false);
     }
     // fresh play info when the source changed, the item was restored, or the URL is old
     const maxAge = 600 * 1000;
     if (this.sourceUpdated || !this.selected!.vodPlayUrl || this.adapter.now() - this.infoAt > maxAge) await this.refreshTrack();
-    if (this.selected!.vodFormat === 'm3u8') return this.runHls(ctl, n, cp);
+    // secure: the user's key for this video (before any byte), then the part file's own header if it can go on
+    const key = secure ? await fetchSecureKey(this.keySource(), this.info!.vid) : undefined;
+    this.cipher = undefined;
+    const partExists = await fs.exists(n.partPath);
     const track = this.selected!;
     const size = track.vodFileSize;
+    let resumable = !!cp && partExists && cp.size === size && (!cp.jobId || !track.jobId || cp.jobId === track.jobId) && !!cp.secure === secure;
+    let header = undefined as ReturnType<typeof decodeHeader>;
+    if (resumable && key) {
+      const st = await fs.stat(n.partPath);
+      header = st.size >= HDR ? decodeHeader(await fs.readRange(n.partPath, 0, HDR)) : undefined;
+      try {
+        this.cipher = header && header.vid === this.info!.vid ? cipherFor(header, key) : undefined;
+      } catch (_) {
+        this.cipher = undefined; // encrypted with another key (another user): what is there cannot be continued
+      }
+      if (!this.cipher) resumable = false;
+    }
+    const freshHeader = (): ArrayBuffer => {
+      const f = newSecureFile(key!, this.info!.vid, track.vodFormat, this.adapter.now());
+      this.cipher = f.cipher;
+      return encodeHeader(f.header);
+    };
+    if (track.vodFormat === 'm3u8') {
+      if (secure && !resumable) {
+        // the segments on disk (if any) are not under this header: the HLS branch drops them
+        await this.writeOp(() => fs.writeFile(n.partPath, freshHeader()));
+        return this.runHls(ctl, n, undefined, true);
+      }
+      return this.runHls(ctl, n, cp, false);
+    }
     // committed bytes: the checkpoint, checked against the part file (a kill may leave more bytes than committed)
     let committed = 0;
     let etag: string | undefined;
-    const partExists = await fs.exists(n.partPath);
-    if (cp && partExists && cp.size === size && (!cp.jobId || !track.jobId || cp.jobId === track.jobId)) {
+    if (resumable) {
       const st = await fs.stat(n.partPath);
-      committed = Math.min(cp.committed, st.size);
-      etag = cp.etag;
-      if (st.size !== committed) await this.writeOp(() => fs.truncate!(n.partPath, committed));
+      committed = Math.max(0, Math.min(cp!.committed, st.size - HDR));
+      etag = cp!.etag;
+      if (st.size !== committed + HDR) await this.writeOp(() => fs.truncate!(n.partPath, committed + HDR));
     } else {
       if (partExists) await fs.unlink(n.partPath);
       if (await fs.exists(n.filePath)) await fs.unlink(n.filePath);
@@ -573,8 +658,8 @@ export class AliMediaDownloader {
     if (used + need > this.config.storageQuota) {
       throw new DownloaderError('DOWNLOAD_ERROR_NO_SPACE', `Not enough storage: ${(size - committed) / MB | 0} MB more needed, ${Math.max(0, this.config.storageQuota - used) / MB | 0} MB left of ${this.config.storageQuota / MB | 0} MB.`, { extra: `used=${used} need=${need}` });
     }
-    if (!partExists || committed === 0) await this.writeOp(() => fs.writeFile(n.partPath, new ArrayBuffer(0)));
-    this.saveCheckpoint({ committed, etag, size, jobId: track.jobId, state: 'downloading' });
+    if (!resumable || committed === 0) await this.writeOp(() => fs.writeFile(n.partPath, secure ? freshHeader() : new ArrayBuffer(0)));
+    this.saveCheckpoint({ committed, etag, size, jobId: track.jobId, secure, state: 'downloading' });
     this.lastPercent = -1;
     this.emitProgress(committed, size, true);
     this.watchBackground();
@@ -671,6 +756,8 @@ export class AliMediaDownloader {
           const b = done.get(committed)!;
           done.delete(committed);
           if (ctl.signal.aborted) return;
+          // secure: encrypted in place (the buffer is ours) at its plaintext offset
+          if (this.cipher) this.cipher.xor(0, committed, new Uint8Array(b));
           await this.writeOp(() => fs.appendFile!(n.partPath, b));
           committed += b.byteLength;
           this.saveCheckpoint({ committed });
@@ -726,7 +813,8 @@ export class AliMediaDownloader {
           committed = 0;
           next = 0;
           etag = changed;
-          await this.writeOp(() => fs.truncate!(n.partPath, 0));
+          // a new nonce too: the new bytes never share a keystream with the old ones
+          await this.writeOp(() => (secure ? fs.writeFile(n.partPath, freshHeader()) : fs.truncate!(n.partPath, 0)));
           this.saveCheckpoint({ committed: 0, etag });
           this.lastPercent = -1;
           this.emitProgress(0, size, true);
@@ -786,7 +874,7 @@ export class AliMediaDownloader {
    * `<part>.seg<i>` by write-then-rename, so a kill never leaves a torn one) → processing: remux into one progressive
    * MP4 (onProcessingProgress per segment) → rename; the segments are removed once the MP4 is complete.
    */
-  private async runHls(ctl: AbortControllerLike, n: { key: string; partPath: string; filePath: string }, cp: DownloadCheckpoint | undefined): Promise<string> {
+  private async runHls(ctl: AbortControllerLike, n: { key: string; partPath: string; filePath: string }, cp: DownloadCheckpoint | undefined, freshSecure = false): Promise<string> {
     const fs = this.adapter.fs;
     if (!fs.writeAt) throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', 'The platform adapter has no writeAt (base library >= 2.16.1 needed).');
     this.watchBackground();
@@ -810,7 +898,10 @@ export class AliMediaDownloader {
     const segs = pl.segments;
     const size = this.selected!.vodFileSize || 0;
     const segPath = (i: number) => `${n.partPath}.seg${i}`;
-    if (cp && (cp.size !== size || (cp.jobId && this.selected!.jobId && cp.jobId !== this.selected!.jobId))) {
+    // secure: segments are encrypted under the part file's header (written by run()); a new header drops the old ones
+    const cipher = this.cipher;
+    const header = cipher ? await fs.readRange(n.partPath, 0, SECURE_HEADER_SIZE) : undefined;
+    if (freshSecure || (!cipher && cp && cp.secure) || (cp && (cp.size !== size || (cp.jobId && this.selected!.jobId && cp.jobId !== this.selected!.jobId)))) {
       for (let i = 0; i < segs.length; i++) if (await fs.exists(segPath(i))) await fs.unlink(segPath(i));
     }
     // storage: the segments and the MP4 coexist until the MP4 is complete
@@ -822,7 +913,7 @@ export class AliMediaDownloader {
     const done: boolean[] = [];
     for (let i = 0; i < segs.length; i++) done[i] = await fs.exists(segPath(i));
     const count = () => done.filter(Boolean).length;
-    this.saveCheckpoint({ size, jobId: this.selected!.jobId, committed: count(), state: 'downloading' });
+    this.saveCheckpoint({ size, jobId: this.selected!.jobId, committed: count(), secure: !!cipher, state: 'downloading' });
     this.lastPercent = -1;
     this.emitProgress(count(), segs.length, true);
     const keys = new Map<string, Promise<Uint8Array>>();
@@ -867,6 +958,7 @@ export class AliMediaDownloader {
             throw e instanceof DownloaderError ? e : new DownloaderError('DOWNLOAD_ERROR_ENCRYPT_ERROR', (e as Error).message);
           }
         }
+        if (cipher) bytes = cipher.xor(i + 1, 0, bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes : bytes.slice());
         const tmp = `${segPath(i)}.tmp`;
         const ab = (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
         await this.writeOp(() => fs.writeFile(tmp, ab));
@@ -896,7 +988,7 @@ export class AliMediaDownloader {
       if (e.replay && round < 2 && !ctl.signal.aborted) {
         // URLs expired mid-way: new play info, new playlist, continue with the missing segments
         await this.refreshTrack();
-        return this.runHls(ctl, n, this.adapter.storage.get<DownloadCheckpoint>(n.key));
+        return this.runHls(ctl, n, this.adapter.storage.get<DownloadCheckpoint>(n.key), false);
       }
       if (e instanceof MediaKitError && e.code === PlatformErrorCode.Interrupted) {
         this.stopReason = 'background';
@@ -910,7 +1002,8 @@ export class AliMediaDownloader {
     // processing: remux into the .part, then rename
     this._state = 'processing';
     this.emit('processing', 0);
-    await this.writeOp(() => fs.writeFile(n.partPath, new ArrayBuffer(0)));
+    await this.writeOp(() => fs.writeFile(n.partPath, header || new ArrayBuffer(0)));
+    const HDR = header ? SECURE_HEADER_SIZE : 0;
     let length = 0;
     let pending: Array<{ data: Uint8Array; position: number }> = [];
     const mux = new TsToMp4((data, position) => pending.push({ data: data.slice(), position }));
@@ -918,12 +1011,13 @@ export class AliMediaDownloader {
       const list = pending;
       pending = [];
       for (const w of list) {
+        if (cipher) cipher.xor(0, w.position, w.data); // our own copy (sliced in the mux callback)
         const ab = w.data.buffer as ArrayBuffer;
         if (w.position === length) {
           await this.writeOp(() => fs.appendFile!(n.partPath, ab));
           length += w.data.length;
         } else if (w.position + w.data.length <= length) {
-          await this.writeOp(() => fs.writeAt!(n.partPath, w.position, ab));
+          await this.writeOp(() => fs.writeAt!(n.partPath, HDR + w.position, ab));
         } else {
           throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', `Unexpected write at ${w.position} (file has ${length} bytes).`);
         }
@@ -934,7 +1028,7 @@ export class AliMediaDownloader {
       if (ctl.signal.aborted) throw new MediaKitError(PlatformErrorCode.Aborted, 'stopped');
       const st = await fs.stat(segPath(i));
       const data = st.size ? await fs.readRange(segPath(i), 0, st.size) : new ArrayBuffer(0);
-      mux.push(new Uint8Array(data));
+      mux.push(cipher ? cipher.xor(i + 1, 0, new Uint8Array(data)) : new Uint8Array(data));
       await flushWrites();
       const pct = Math.floor(((i + 1) * 99) / segs.length);
       if (pct !== lastPct && pct < 100) {
@@ -965,7 +1059,8 @@ export class AliMediaDownloader {
     this.emit('processing', 0);
     if (fromPart) {
       const st = await fs.stat(n.partPath);
-      if (st.size !== this.selected!.vodFileSize) throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', `The file has ${st.size} bytes, expected ${this.selected!.vodFileSize}.`);
+      const hdr = this.config.secure ? SECURE_HEADER_SIZE : 0;
+      if (st.size !== this.selected!.vodFileSize + hdr) throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', `The file has ${st.size - hdr} bytes, expected ${this.selected!.vodFileSize}.`);
       if (await fs.exists(n.filePath)) await fs.unlink(n.filePath);
       await this.writeOp(() => fs.rename!(n.partPath, n.filePath));
     }

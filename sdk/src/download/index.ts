@@ -8,4 +8,6 @@ export type { DownloaderErrorName, ErrorModel } from './errors';
 export { decodePlayAuth, buildMediaInfo } from './playinfo';
 export type { DownloadSource, GetPlayInfoResponse, MediaInfo, PlayInfoItem, TrackInfo, VidAppServer, VidAuth, VidSts } from './playinfo';
 export { DownloadManager } from './manager';
+export { SECURE_HEADER_SIZE } from './secure';
+export type { SecureKey, SecureKeySource, SecureHeader } from './secure';
 export type { DownloadItem, DownloadManagerOptions, ItemState } from './manager';
