@@ -492,7 +492,13 @@ export class AliMediaDownloader {
         supported: true,
       };
       d.info.tracks.push(d.selected);
-      d.progress = { written: c.committed, total: c.size };
+      let written = c.committed;
+      if (c.format !== 'm3u8') {
+        // the part file's length (the checkpoint's figure may be up to a second old)
+        const st = await adapter.fs.stat(c.partPath).catch(() => undefined);
+        if (st) written = Math.max(0, Math.min(c.size, st.size - (c.secure ? SECURE_HEADER_SIZE : 0)));
+      }
+      d.progress = { written, total: c.size };
       d._state = 'stopped';
       d.stopReason = 'restored';
       const s = options.source ? options.source(c) : undefined;
@@ -645,7 +651,9 @@ export class AliMediaDownloader {
     let etag: string | undefined;
     if (resumable) {
       const st = await fs.stat(n.partPath);
-      committed = Math.max(0, Math.min(cp!.committed, st.size - HDR));
+      // every byte in the part file was appended in order after its checks: its length is the committed byte
+      // (the checkpoint's own figure is written at most once a second)
+      committed = Math.max(0, Math.min(size, st.size - HDR));
       etag = cp!.etag;
       if (st.size !== committed + HDR) await this.writeOp(() => fs.truncate!(n.partPath, committed + HDR));
     } else {
@@ -670,6 +678,14 @@ export class AliMediaDownloader {
     let refreshing: Promise<unknown> | undefined;
     let expiries = 0;
     let appendChain = Promise.resolve();
+    let lastCheckpoint = this.adapter.now();
+    // workers waiting for the window to move (the chunk at `committed` is still on the wire)
+    let waiters: Array<() => void> = [];
+    const wake = () => {
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+    };
 
     const fetchChunk = async (start: number, end: number): Promise<ArrayBuffer> => {
       let failures = 0;
@@ -760,8 +776,15 @@ export class AliMediaDownloader {
           if (this.cipher) this.cipher.xor(0, committed, new Uint8Array(b));
           await this.writeOp(() => fs.appendFile!(n.partPath, b));
           committed += b.byteLength;
-          this.saveCheckpoint({ committed });
+          // the checkpoint (a synchronous storage write on WeChat) at most once a second: a restore counts the
+          // part file's length, which appends in order keep right, so a stale `committed` costs nothing
+          const now = this.adapter.now();
+          if (now - lastCheckpoint >= 1000 || committed === size) {
+            lastCheckpoint = now;
+            this.saveCheckpoint({ committed });
+          }
           this.emitProgress(committed, size);
+          wake();
         }
       });
       return appendChain;
@@ -780,7 +803,8 @@ export class AliMediaDownloader {
               await appendChain;
               if (next - committed >= this.config.parallel * chunk) await flush();
               if (next - committed >= this.config.parallel * chunk) {
-                await new Promise((r) => this.adapter.setTimeout(() => r(undefined), 5));
+                // woken when a chunk is committed, or when another worker fails
+                await new Promise<void>((r) => waiters.push(r));
                 continue;
               }
             }
@@ -796,6 +820,7 @@ export class AliMediaDownloader {
           workers.push(
             worker().catch((e) => {
               failed = true; // the other workers finish the chunk they hold and take no more
+              wake();
               throw e;
             }),
           );
