@@ -84,6 +84,9 @@ function nodeDownloadAdapter(rt: WxRuntime, agent: http.Agent): PlatformAdapter 
               }
             }
           }
+          // a keep-alive socket keeps its last response (and this closure) alive: drop the body reference
+          body = undefined;
+          parts.length = 0;
           resolve({ statusCode: res.statusCode || 0, header, data: data as T });
         });
         res.on('error', reject);
@@ -119,7 +122,10 @@ async function sdkRun(stack: BenchStack, rt: WxRuntime, adapter: PlatformAdapter
     ? setInterval(() => {
         if (global.gc) global.gc();
         const m = process.memoryUsage();
-        peak = Math.max(peak, m.heapUsed + m.arrayBuffers - baseline);
+        if (m.heapUsed + m.arrayBuffers - baseline > peak) {
+          peak = m.heapUsed + m.arrayBuffers - baseline;
+          if (process.env.BENCH_DL_DEBUG) console.log(`  peak ${fmtMiB(peak)}: heap +${fmtMiB(m.heapUsed - base.heapUsed)}, arrayBuffers +${fmtMiB(m.arrayBuffers - base.arrayBuffers)}, progress ${fmtMiB(d.progress.written)}`);
+        }
       }, global.gc ? 100 : 20)
     : undefined;
   const t0 = Date.now();

@@ -811,8 +811,8 @@ export class AliMediaDownloader {
             const start = next;
             const end = Math.min(size, start + chunk) - 1;
             next = end + 1;
-            const b = await fetchChunk(start, end);
-            done.set(start, b);
+            // the worker's frame must not keep the chunk alive while it waits for the append chain / the window
+            done.set(start, await fetchChunk(start, end));
             await flush();
           }
         };
