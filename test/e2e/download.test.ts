@@ -316,7 +316,8 @@ describe('network budget', () => {
     await admin('POST', '/_admin/faults', { type: 'hold', times: null, path: `/${CLIP}/` });
     const runs: Array<Promise<string>> = [];
     for (const def of ['LD', 'SD']) {
-      const d = new AliMediaDownloader({ adapter, chunkSize: 16 * KB, parallel: 6 });
+      // held requests must outlive the upload however slow the machine is: WeChat's longest timeout, not the 15 s default
+      const d = new AliMediaDownloader({ adapter, chunkSize: 16 * KB, parallel: 6, timeoutMs: 60000 });
       d.setSaveDirectory(`${rt.wx.env.USER_DATA_PATH}/downloads`);
       const info = await d.prepare({ vid: CLIP, appClient: app });
       d.selectTrack(trackIndex(info, def, 'mp4'));
