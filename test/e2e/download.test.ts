@@ -132,6 +132,18 @@ describe('prepare', () => {
     expect(d.state).toBe('prepared');
   });
 
+  it('VidAuth with the PlayAuth in its obfuscated form (marker 493vpa at 20, ZZ, shifted) prepares the same tracks', async () => {
+    const rt = runtime();
+    const { app } = setup(rt);
+    const auth = await authSource(app);
+    let shifted = '';
+    for (const ch of auth.playAuth) shifted += String.fromCharCode(Math.floor(ch.charCodeAt(0) / 20) === 2 ? ch.charCodeAt(0) : ch.charCodeAt(0) + 1);
+    const obfuscated = `${shifted.slice(0, 20)}493vpa${shifted.slice(20)}ZZ`;
+    const plainInfo = await new AliMediaDownloader({ adapter: appAdapter(rt) }).prepareWithPlayAuth(auth);
+    const obInfo = await new AliMediaDownloader({ adapter: appAdapter(rt) }).prepareWithPlayAuth({ ...(await authSource(app)), playAuth: obfuscated });
+    expect(obInfo.tracks.map((t) => `${t.vodDefinition}/${t.vodFormat}/${t.vodFileSize}`)).toEqual(plainInfo.tracks.map((t) => `${t.vodDefinition}/${t.vodFormat}/${t.vodFileSize}`));
+  });
+
   it('server errors carry native codes: IllegalStatus (Transcoding), private encryption only, VideoForbidden for another user\'s video, malformed PlayAuth', async () => {
     const rt = runtime();
     const { app, d, rec } = setup(rt);
