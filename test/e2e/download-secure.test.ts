@@ -239,8 +239,16 @@ describe('secure download (encrypted at rest, per-user key from the AppServer)',
       expect(seg[0]).not.toBe(0x47); // a clear TS starts every 188-byte packet with the sync byte 0x47
       expect(seg[188]).not.toBe(0x47);
     }
+    // progress is in bytes of the track's Size (not segments), below 100 % while a segment is missing
+    await until(() => d.progress.written > 0, 'bytes counted');
+    expect(d.progress.total).toBe(t.vodFileSize);
+    expect(d.progress.written).toBeLessThan(t.vodFileSize);
+    // exactly the two finished segments as served (AES-128-CBC with PKCS#7: the next multiple of 16)
+    const served = (i: number) => (Math.floor(readFileSync(path.join(MEDIA_DIR, 'clip-6s', '270p', `seg${i}.ts`)).length / 16) + 1) * 16;
+    await until(() => d.progress.written === served(0) + served(1), 'segments 0 and 1 counted');
     await admin('DELETE', '/_admin/faults');
     const file = await run;
+    expect(d.progress).toEqual({ written: t.vodFileSize, total: t.vodFileSize });
     expect(file).toBe(`${saveDir}/${CLIP}_m3u8_${t.trackIndex}.mp4.enc`);
     expect(readdirSync(segDir)).toEqual([`${CLIP}_m3u8_${t.trackIndex}.mp4.enc`]);
     const onDisk = fileBytes(rt, file);

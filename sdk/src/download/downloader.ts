@@ -936,11 +936,21 @@ export class AliMediaDownloader {
       throw new DownloaderError('DOWNLOAD_ERROR_NO_SPACE', `Not enough storage: about ${(need / MB) | 0} MB needed (segments + MP4), ${(Math.max(0, this.config.storageQuota - used) / MB) | 0} MB left.`);
     }
     const done: boolean[] = [];
-    for (let i = 0; i < segs.length; i++) done[i] = await fs.exists(segPath(i));
+    // progress in bytes (the track's Size from play info), so speed / ETA mean bytes; 100 only once every segment is in
+    const segBytes: number[] = [];
+    for (let i = 0; i < segs.length; i++) {
+      done[i] = await fs.exists(segPath(i));
+      segBytes[i] = done[i] ? (await fs.stat(segPath(i))).size : 0;
+    }
     const count = () => done.filter(Boolean).length;
-    this.saveCheckpoint({ size, jobId: this.selected!.jobId, committed: count(), secure: !!cipher, state: 'downloading' });
+    const bytesDone = () => segBytes.reduce((a, b) => a + b, 0);
+    const progress = (force = false) => {
+      if (size > 0) this.emitProgress(count() === segs.length ? size : Math.min(bytesDone(), size - 1), size, force);
+      else this.emitProgress(count(), segs.length, force); // no Size in the play info: segments
+    };
+    this.saveCheckpoint({ size, jobId: this.selected!.jobId, committed: bytesDone(), secure: !!cipher, state: 'downloading' });
     this.lastPercent = -1;
-    this.emitProgress(count(), segs.length, true);
+    progress(true);
     const keys = new Map<string, Promise<Uint8Array>>();
     // one request per key URI, shared by the workers: the token is single-use
     const keyFor = (seg: HlsSegment): Promise<Uint8Array | undefined> => {
@@ -975,6 +985,7 @@ export class AliMediaDownloader {
         }
         if (r.status !== 200) throw new DownloaderError(httpStatusName(r.status), `Segment ${i}: HTTP ${r.status}.`);
         let bytes: Uint8Array = new Uint8Array(r.data as ArrayBuffer);
+        const received = bytes.length;
         r = { status: 0, data: '' };
         if (key) {
           try {
@@ -989,8 +1000,9 @@ export class AliMediaDownloader {
         await this.writeOp(() => fs.writeFile(tmp, ab));
         await this.writeOp(() => fs.rename!(tmp, segPath(i)));
         done[i] = true;
-        this.saveCheckpoint({ committed: count() });
-        this.emitProgress(count(), segs.length);
+        segBytes[i] = received;
+        this.saveCheckpoint({ committed: bytesDone() });
+        progress();
       }
     };
     for (let round = 0; ; round++) {
@@ -1070,7 +1082,8 @@ export class AliMediaDownloader {
     this.filePath = n.filePath;
     if (this.offShow) this.offShow();
     this.offShow = undefined;
-    this.emitProgress(segs.length, segs.length, true);
+    if (size > 0) this.emitProgress(size, size, true);
+    else this.emitProgress(segs.length, segs.length, true);
     this.emit('processing', 100);
     this._state = 'completed';
     this.emit('completion');
