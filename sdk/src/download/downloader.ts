@@ -104,6 +104,26 @@ function isQuotaError(e: unknown): boolean {
   return d.errno === 1300202 || /maximum size of the file storage|storage limit is exceeded|1300202/i.test(String(d.errMsg || (e as Error).message));
 }
 
+/** Numeric options: wrong types, NaN, negative or zero sizes are refused (INVALID_OPTION) rather than defaulted. */
+function validateConfig(c: DownloaderConfig): void {
+  const rules: Array<[keyof DownloaderConfig, number, string]> = [
+    ['chunkSize', 1, 'a whole number of bytes ≥ 1 (default 2 MiB)'],
+    ['parallel', 1, 'a whole number ≥ 1 (at most 6 are used)'],
+    ['timeoutMs', 1, 'milliseconds ≥ 1 (WeChat caps at 60000)'],
+    ['retryCount', 0, 'a whole number ≥ 0'],
+    ['retryDelayMs', 0, 'milliseconds ≥ 0'],
+    ['storageQuota', 1, 'bytes ≥ 1'],
+  ];
+  for (const [k, min, what] of rules) {
+    const v = c[k] as unknown;
+    if (v === undefined) continue;
+    const whole = k !== 'timeoutMs' && k !== 'retryDelayMs';
+    if (typeof v !== 'number' || !isFinite(v) || v < min || (whole && Math.floor(v) !== v)) {
+      throw new MediaKitError('INVALID_OPTION', `AliMediaDownloader ${k}: ${what}; got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}.`, { option: k });
+    }
+  }
+}
+
 function itemName(vid: string, format: string, index: number): string {
   return `${vid}_${format}_${index}`;
 }
@@ -141,6 +161,8 @@ export class AliMediaDownloader {
   lastError: ErrorModel | undefined;
 
   constructor(options: DownloaderOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new MediaKitError('INVALID_OPTION', 'AliMediaDownloader options must be an object.');
+    validateConfig(options);
     this.adapter = options.adapter || getDefaultAdapter();
     this.config = {
       timeoutMs: options.timeoutMs || 15000,
@@ -227,8 +249,11 @@ export class AliMediaDownloader {
     this.delegate = d;
   }
   setConfig(c: DownloaderConfig): void {
+    if (c === null || typeof c !== 'object') throw new MediaKitError('INVALID_OPTION', 'setConfig() needs an object.');
+    validateConfig(c);
     const cfg = this.config as unknown as Record<string, unknown>;
     for (const k of Object.keys(c)) if ((c as Record<string, unknown>)[k] !== undefined) cfg[k] = (c as Record<string, unknown>)[k];
+    this.config.parallel = Math.min(this.config.parallel, 6);
   }
   setDownloaderConfig(c: DownloaderConfig): void {
     this.setConfig(c);
@@ -718,21 +743,25 @@ export class AliMediaDownloader {
           throw new DownloaderError(code === PlatformErrorCode.Timeout ? 'ERROR_NETWORK_CONNECT_TIMEOUT' : 'DOWNLOAD_ERROR_NET_ERROR', (e as Error).message, { cause: e, extra: code });
         }
         if (res.statusCode === 403) {
-          // the signed URL expired (or was revoked): fresh play info, same byte
-          if (expiries++ >= 2) throw new DownloaderError('ERROR_NETWORK_HTTP_403', 'The play URL is refused (403) even after fresh play info.', { extra: url.split('?')[0] });
-          if (!refreshing) {
-            const p = this.refreshTrack().then(
-              () => {
-                refreshing = undefined;
-              },
-              (e) => {
-                refreshing = undefined;
-                throw e;
-              },
-            );
-            refreshing = p;
+          // the signed URL expired (or was revoked): fresh play info, same byte. One revocation refuses every chunk
+          // in flight: only the first of them refreshes (and counts); the others retry with the URL it brings.
+          if (refreshing) {
+            await refreshing;
+            continue;
           }
-          await refreshing;
+          if (url !== this.selected!.vodPlayUrl) continue;
+          if (expiries++ >= 2) throw new DownloaderError('ERROR_NETWORK_HTTP_403', 'The play URL is refused (403) even after fresh play info.', { extra: url.split('?')[0] });
+          const p = this.refreshTrack().then(
+            () => {
+              refreshing = undefined;
+            },
+            (e) => {
+              refreshing = undefined;
+              throw e;
+            },
+          );
+          refreshing = p;
+          await p;
           continue;
         }
         if (res.statusCode >= 500 && failures++ < this.config.retryCount) {
@@ -802,11 +831,11 @@ export class AliMediaDownloader {
             if (next - committed >= this.config.parallel * chunk) {
               await appendChain;
               if (next - committed >= this.config.parallel * chunk) await flush();
-              if (next - committed >= this.config.parallel * chunk) {
-                // woken when a chunk is committed, or when another worker fails
-                await new Promise<void>((r) => waiters.push(r));
-                continue;
-              }
+              // woken when a chunk is committed, or when another worker fails
+              if (next - committed >= this.config.parallel * chunk) await new Promise<void>((r) => waiters.push(r));
+              // other workers moved on meanwhile: look at `next`, `failed` and the window again (the last chunk may
+              // already be taken: never ask for bytes=<size>-…)
+              continue;
             }
             const start = next;
             const end = Math.min(size, start + chunk) - 1;
