@@ -18,6 +18,7 @@ import vodPlayRoutes from './routes/vod-play';
 import tencentVodRoutes from './routes/tencent-vod';
 import { openStore, type Store } from './store';
 import { isDevConsoleRoute } from '../console/route';
+import vodSecureRoutes from './routes/vod-secure';
 
 export type { AppDeps, AuthUser } from './deps';
 
@@ -161,5 +162,6 @@ async function buildOn(deps: AppDeps, created: (app: FastifyInstance) => void): 
   await app.register(async (scope) => iotRoutes(scope, deps));
   await app.register(async (scope) => vodPlayRoutes(scope, deps));
   await app.register(async (scope) => tencentVodRoutes(scope, deps));
+  await app.register(async (scope) => vodSecureRoutes(scope, deps, config.tokenSecret));
   return { app, config, routes };
 }

@@ -12,6 +12,7 @@ import { startDevStack, DevStack } from '../../server';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
 import { MEDIA_DIR, SAMPLE_VIDEO_IDS } from '../../server/cloud/aliyun-vod/play';
 import { until } from '../harness/until';
+import { createGate } from '../harness/gate';
 import { mp4Info } from '../harness/mp4-inspect';
 
 jest.setTimeout(120000);
@@ -132,6 +133,18 @@ describe('prepare', () => {
     expect(d.state).toBe('prepared');
   });
 
+  it('VidAuth with the PlayAuth in its obfuscated form (marker 493vpa at 20, ZZ, shifted) prepares the same tracks', async () => {
+    const rt = runtime();
+    const { app } = setup(rt);
+    const auth = await authSource(app);
+    let shifted = '';
+    for (const ch of auth.playAuth) shifted += String.fromCharCode(Math.floor(ch.charCodeAt(0) / 20) === 2 ? ch.charCodeAt(0) : ch.charCodeAt(0) + 1);
+    const obfuscated = `${shifted.slice(0, 20)}493vpa${shifted.slice(20)}ZZ`;
+    const plainInfo = await new AliMediaDownloader({ adapter: appAdapter(rt) }).prepareWithPlayAuth(auth);
+    const obInfo = await new AliMediaDownloader({ adapter: appAdapter(rt) }).prepareWithPlayAuth({ ...(await authSource(app)), playAuth: obfuscated });
+    expect(obInfo.tracks.map((t) => `${t.vodDefinition}/${t.vodFormat}/${t.vodFileSize}`)).toEqual(plainInfo.tracks.map((t) => `${t.vodDefinition}/${t.vodFormat}/${t.vodFileSize}`));
+  });
+
   it('server errors carry native codes: IllegalStatus (Transcoding), private encryption only, VideoForbidden for another user\'s video, malformed PlayAuth', async () => {
     const rt = runtime();
     const { app, d, rec } = setup(rt);
@@ -211,6 +224,36 @@ describe('MP4 download', () => {
     const ranges = cdnRequests(rt).map((r) => (r.header && (r.header.Range || r.header.range)) as string);
     expect(ranges[i403 + 1]).toBe(ranges[i403]);
     expect(new Set(ranges).size).toBe(Math.ceil(SD.length / (16 * KB)));
+  });
+
+  it('one revocation refuses all 3 chunks in flight (403 ×3): one play-info refresh, the other two wait for it, the file completes byte-exact', async () => {
+    const rt = runtime();
+    const { app, d, rec, saveDir } = setup(rt, { parallel: 3 });
+    d.setSaveDirectory(saveDir);
+    const info = await d.prepare({ vid: CLIP, appClient: app });
+    d.selectTrack(trackIndex(info, 'LD', 'mp4'));
+    const cdn = new RegExp(`^${stack.cloud!.cdn!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+    const first = createGate('chunks 0-2');
+    const second = createGate('chunks 3-5');
+    const refresh = createGate('play-info refresh');
+    rt.faults.add({ match: { url: cdn }, times: 3, action: { type: 'hold', gate: first } });
+    rt.faults.add({ match: { url: cdn }, times: 3, action: { type: 'hold', gate: second } });
+    rt.faults.add({ match: { url: /\/api\/vod\/play-info/ }, times: 1, action: { type: 'hold', gate: refresh } });
+    const run = d.start();
+    await first.waiting(3);
+    first.open();
+    // the next three chunk requests wait before connecting; their URL is revoked meanwhile: three real 403s at once
+    await second.waiting(3);
+    await admin('POST', '/_admin/expire-urls');
+    second.open();
+    // the refresh the first 403 starts is held until all three 403s have been answered
+    await refresh.waiting(1);
+    await until(() => cdnRequests(rt).filter((r) => r.status === 403).length === 3, 'three 403s');
+    refresh.open();
+    const file = await run;
+    expect(fileBytes(rt, file).equals(LD)).toBe(true);
+    expect(rt.requests.filter((r) => r.url.includes('/api/vod/play-info')).length).toBe(2); // prepare + ONE refresh
+    expect(rec.errors).toEqual([]);
   });
 
   it('a connection dropped mid-chunk is retried for that chunk only; a changed ETag restarts from 0', async () => {
@@ -316,7 +359,8 @@ describe('network budget', () => {
     await admin('POST', '/_admin/faults', { type: 'hold', times: null, path: `/${CLIP}/` });
     const runs: Array<Promise<string>> = [];
     for (const def of ['LD', 'SD']) {
-      const d = new AliMediaDownloader({ adapter, chunkSize: 16 * KB, parallel: 6 });
+      // held requests must outlive the upload however slow the machine is: WeChat's longest timeout, not the 15 s default
+      const d = new AliMediaDownloader({ adapter, chunkSize: 16 * KB, parallel: 6, timeoutMs: 60000 });
       d.setSaveDirectory(`${rt.wx.env.USER_DATA_PATH}/downloads`);
       const info = await d.prepare({ vid: CLIP, appClient: app });
       d.selectTrack(trackIndex(info, def, 'mp4'));

@@ -379,7 +379,6 @@ async function dlRun(c: SdkCaseContext, o: { options?: Record<string, unknown>; 
 const dlOpt = (name: string, options: Record<string, unknown>): SdkCase => ({
   name,
   expect: { code: 'INVALID_OPTION' },
-  knownBug: 'AliMediaDownloader does not validate its options (constructor / setConfig); reported to the download helper (sdk/src/download is theirs)',
   run: async (_e, c) => thrown(() => new AliMediaDownloader({ adapter: c.adapter, ...options } as never)),
 });
 

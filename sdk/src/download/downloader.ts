@@ -24,6 +24,7 @@ import { getHeader, PlatformAdapter } from '../platform/types';
 import { DownloaderError, DownloaderErrorName, ErrorModel, httpStatusName } from './errors';
 import { buildMediaInfo, DownloadSource, fetchPlayInfo, MediaInfo, sourceKind, TrackInfo } from './playinfo';
 import { decryptAes128Cbc, HlsSegment, parsePlaylist, segmentIv, TsToMp4 } from './hls';
+import { cipherFor, cleanupSecurePlayback, closeSecureFile, CtrCipher, decodeHeader, encodeHeader, fetchSecureKey, newSecureFile, openSecureFile, SECURE_HEADER_SIZE, SecureKeySource } from './secure';
 
 export type DownloaderState = 'idle' | 'preparing' | 'prepared' | 'downloading' | 'stopped' | 'processing' | 'completed' | 'error' | 'released';
 
@@ -50,10 +51,17 @@ export interface DownloaderConfig {
   resumeOnShow?: boolean;
   /** Bytes of user-file storage the mini-program has (WeChat: 200 MB for user files + saved files). */
   storageQuota?: number;
+  /**
+   * Secure download: the file is AES-128-CTR encrypted at rest with the user's key for this video (AppServer
+   * `POST /api/vod/download-key`) and saved as `<name>.mp4.enc`; play it through getPlayablePath() / openSecure().
+   */
+  secure?: boolean;
 }
 
 export interface DownloaderOptions extends DownloaderConfig {
   adapter?: PlatformAdapter;
+  /** Where secure mode gets its key: an AppClient, or (vid) => {key, keyId}. Default: the source's appClient. */
+  secureKey?: SecureKeySource;
 }
 
 /** The checkpoint of one item (wx storage key `mp-media-kit:download:<vid>_<format>_<index>`). */
@@ -74,6 +82,8 @@ export interface DownloadCheckpoint {
   partPath: string;
   filePath: string;
   sourceKind: 'sts' | 'auth' | 'app';
+  /** Secure download (encrypted at rest). */
+  secure?: boolean;
   state: 'downloading' | 'stopped' | 'error';
   updatedAt: number;
 }
@@ -92,6 +102,26 @@ export function setDownloadNetworkBudget(max: number): void {
 function isQuotaError(e: unknown): boolean {
   const d = e instanceof MediaKitError ? e.details : {};
   return d.errno === 1300202 || /maximum size of the file storage|storage limit is exceeded|1300202/i.test(String(d.errMsg || (e as Error).message));
+}
+
+/** Numeric options: wrong types, NaN, negative or zero sizes are refused (INVALID_OPTION) rather than defaulted. */
+function validateConfig(c: DownloaderConfig): void {
+  const rules: Array<[keyof DownloaderConfig, number, string]> = [
+    ['chunkSize', 1, 'a whole number of bytes ≥ 1 (default 2 MiB)'],
+    ['parallel', 1, 'a whole number ≥ 1 (at most 6 are used)'],
+    ['timeoutMs', 1, 'milliseconds ≥ 1 (WeChat caps at 60000)'],
+    ['retryCount', 0, 'a whole number ≥ 0'],
+    ['retryDelayMs', 0, 'milliseconds ≥ 0'],
+    ['storageQuota', 1, 'bytes ≥ 1'],
+  ];
+  for (const [k, min, what] of rules) {
+    const v = c[k] as unknown;
+    if (v === undefined) continue;
+    const whole = k !== 'timeoutMs' && k !== 'retryDelayMs';
+    if (typeof v !== 'number' || !isFinite(v) || v < min || (whole && Math.floor(v) !== v)) {
+      throw new MediaKitError('INVALID_OPTION', `AliMediaDownloader ${k}: ${what}; got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}.`, { option: k });
+    }
+  }
 }
 
 function itemName(vid: string, format: string, index: number): string {
@@ -131,6 +161,8 @@ export class AliMediaDownloader {
   lastError: ErrorModel | undefined;
 
   constructor(options: DownloaderOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new MediaKitError('INVALID_OPTION', 'AliMediaDownloader options must be an object.');
+    validateConfig(options);
     this.adapter = options.adapter || getDefaultAdapter();
     this.config = {
       timeoutMs: options.timeoutMs || 15000,
@@ -140,7 +172,50 @@ export class AliMediaDownloader {
       retryDelayMs: options.retryDelayMs === undefined ? 1000 : options.retryDelayMs,
       resumeOnShow: options.resumeOnShow !== false,
       storageQuota: options.storageQuota || WECHAT_USER_STORAGE_QUOTA,
+      secure: !!options.secure,
     };
+    this.secureKey = options.secureKey;
+  }
+
+  private secureKey: SecureKeySource | undefined;
+  /** The content cipher of the running secure download (header nonce + the user's key). */
+  private cipher: CtrCipher | undefined;
+
+  /** Secure download on / off (before start()); `key` as DownloaderOptions.secureKey. */
+  setSecureMode(on: boolean, key?: SecureKeySource): void {
+    if (this.running) throw this.fail(new DownloaderError('DOWNLOAD_ERROR_CLEAN_WRONG_STATUS', 'Change the secure mode before start() (or after stop()).'), this._state);
+    this.config.secure = !!on;
+    if (key) this.secureKey = key;
+  }
+  get secure(): boolean {
+    return this.config.secure;
+  }
+
+  private keySource(): SecureKeySource | undefined {
+    return this.secureKey || (this.source && (this.source as { appClient?: SecureKeySource }).appClient);
+  }
+
+  /**
+   * A path `<video>` can play: the file itself for a normal download; for a secure one, a decrypted temp copy
+   * (openSecure). Remove it with AliMediaDownloader.closeSecure(path) when playback ends.
+   */
+  async getPlayablePath(): Promise<string> {
+    if (!this.filePath) throw new DownloaderError('DOWNLOAD_ERROR_FILE_NOT_EXIST', 'Nothing downloaded yet.', { videoId: this.source && this.source.vid });
+    if (!this.config.secure) return this.filePath;
+    return openSecureFile(this.filePath, { adapter: this.adapter, key: this.keySource()!, storageQuota: this.config.storageQuota });
+  }
+
+  /** Decrypts a secure download (a `.enc` file) to a temp file for `<video>`; DOWNLOAD_ERROR_ENCRYPT_FILE_NOT_MATCH for another user's key. */
+  static openSecure(filePath: string, options: { key: SecureKeySource; adapter?: PlatformAdapter; storageQuota?: number }): Promise<string> {
+    return openSecureFile(filePath, { adapter: options.adapter || getDefaultAdapter(), key: options.key, storageQuota: options.storageQuota || WECHAT_USER_STORAGE_QUOTA });
+  }
+  /** Removes a decrypted copy made by openSecure / getPlayablePath. */
+  static closeSecure(path: string, adapter: PlatformAdapter = getDefaultAdapter()): Promise<void> {
+    return closeSecureFile(adapter, path);
+  }
+  /** Removes every decrypted copy (restoreUnfinished and DownloadManager.restore call it at launch). */
+  static cleanupSecurePlayback(adapter: PlatformAdapter = getDefaultAdapter()): Promise<number> {
+    return cleanupSecurePlayback(adapter);
   }
 
   /** AliDownloaderFactory.create */
@@ -174,8 +249,11 @@ export class AliMediaDownloader {
     this.delegate = d;
   }
   setConfig(c: DownloaderConfig): void {
+    if (c === null || typeof c !== 'object') throw new MediaKitError('INVALID_OPTION', 'setConfig() needs an object.');
+    validateConfig(c);
     const cfg = this.config as unknown as Record<string, unknown>;
     for (const k of Object.keys(c)) if ((c as Record<string, unknown>)[k] !== undefined) cfg[k] = (c as Record<string, unknown>)[k];
+    this.config.parallel = Math.min(this.config.parallel, 6);
   }
   setDownloaderConfig(c: DownloaderConfig): void {
     this.setConfig(c);
@@ -382,7 +460,7 @@ export class AliMediaDownloader {
   static async deleteFile(saveDir: string, vid: string, format: string, index: number, adapter: PlatformAdapter = getDefaultAdapter()): Promise<number> {
     try {
       const base = `${saveDir.replace(/\/+$/, '')}/${itemName(vid, format, index)}`;
-      for (const p of [`${base}.mp4.part`, `${base}.mp4`, `${base}.mp3.part`, `${base}.mp3`]) if (await adapter.fs.exists(p)) await adapter.fs.unlink(p);
+      for (const ext of ['mp4', 'mp3', 'mp4.enc', 'mp3.enc']) for (const p of [`${base}.${ext}.part`, `${base}.${ext}`]) if (await adapter.fs.exists(p)) await adapter.fs.unlink(p);
       adapter.storage.remove(`${DOWNLOAD_CHECKPOINT_PREFIX}${itemName(vid, format, index)}`);
       return 0;
     } catch (_) {
@@ -414,11 +492,13 @@ export class AliMediaDownloader {
   static async restoreUnfinished(options: DownloaderOptions & { source?: (c: DownloadCheckpoint) => DownloadSource | undefined } = {}): Promise<AliMediaDownloader[]> {
     const adapter = options.adapter || getDefaultAdapter();
     const out: AliMediaDownloader[] = [];
+    // launch: decrypted playback copies a kill left behind go first
+    await cleanupSecurePlayback(adapter).catch(() => 0);
     for (const key of adapter.storage.keys()) {
       if (key.indexOf(DOWNLOAD_CHECKPOINT_PREFIX) !== 0) continue;
       const c = adapter.storage.get<DownloadCheckpoint>(key);
       if (!c || c.v !== 1 || !c.vid) continue;
-      const d = new AliMediaDownloader(options);
+      const d = new AliMediaDownloader({ ...options, secure: !!c.secure });
       d.restored = c;
       d.saveDir = c.saveDir;
       d.info = { vid: c.vid, title: c.title, coverUrl: c.coverUrl, duration: c.duration, tracks: [] };
@@ -437,7 +517,13 @@ export class AliMediaDownloader {
         supported: true,
       };
       d.info.tracks.push(d.selected);
-      d.progress = { written: c.committed, total: c.size };
+      let written = c.committed;
+      if (c.format !== 'm3u8') {
+        // the part file's length (the checkpoint's figure may be up to a second old)
+        const st = await adapter.fs.stat(c.partPath).catch(() => undefined);
+        if (st) written = Math.max(0, Math.min(c.size, st.size - (c.secure ? SECURE_HEADER_SIZE : 0)));
+      }
+      d.progress = { written, total: c.size };
       d._state = 'stopped';
       d.stopReason = 'restored';
       const s = options.source ? options.source(c) : undefined;
@@ -462,7 +548,7 @@ export class AliMediaDownloader {
     if (!this.saveDir || !this.selected || !this.info) return undefined;
     const name = itemName(this.info.vid, this.selected.vodFormat, this.selected.trackIndex);
     const ext = this.selected.vodFormat === 'mp3' ? 'mp3' : 'mp4';
-    const filePath = `${this.saveDir}/${name}.${ext}`;
+    const filePath = `${this.saveDir}/${name}.${ext}${this.config.secure ? '.enc' : ''}`;
     return { key: `${DOWNLOAD_CHECKPOINT_PREFIX}${name}`, partPath: `${filePath}.part`, filePath };
   }
 
@@ -487,6 +573,7 @@ export class AliMediaDownloader {
         partPath: n.partPath,
         filePath: n.filePath,
         sourceKind: sourceKind(this.source),
+        secure: this.config.secure,
         state: 'downloading' as const,
         updatedAt: this.adapter.now(),
       },
@@ -544,25 +631,56 @@ export class AliMediaDownloader {
     if (!fs.appendFile || !fs.truncate || !fs.rename) throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', 'The platform adapter has no appendFile / truncate / rename (base library >= 2.16.1 needed).');
     // already complete?
     const cp = this.adapter.storage.get<DownloadCheckpoint>(n.key);
+    const secure = this.config.secure;
+    const HDR = secure ? SECURE_HEADER_SIZE : 0;
     if (!cp && (await fs.exists(n.filePath)) && !(await fs.exists(n.partPath))) {
       const st = await fs.stat(n.filePath);
-      if (st.size === this.selected!.vodFileSize) return this.finish(n, false);
+      if (st.size === this.selected!.vodFileSize + HDR && this.selected!.vodFormat !== 'm3u8') return this.finish(n, false);
     }
     // fresh play info when the source changed, the item was restored, or the URL is old
     const maxAge = 600 * 1000;
     if (this.sourceUpdated || !this.selected!.vodPlayUrl || this.adapter.now() - this.infoAt > maxAge) await this.refreshTrack();
-    if (this.selected!.vodFormat === 'm3u8') return this.runHls(ctl, n, cp);
+    // secure: the user's key for this video (before any byte), then the part file's own header if it can go on
+    const key = secure ? await fetchSecureKey(this.keySource(), this.info!.vid) : undefined;
+    this.cipher = undefined;
+    const partExists = await fs.exists(n.partPath);
     const track = this.selected!;
     const size = track.vodFileSize;
+    let resumable = !!cp && partExists && cp.size === size && (!cp.jobId || !track.jobId || cp.jobId === track.jobId) && !!cp.secure === secure;
+    let header = undefined as ReturnType<typeof decodeHeader>;
+    if (resumable && key) {
+      const st = await fs.stat(n.partPath);
+      header = st.size >= HDR ? decodeHeader(await fs.readRange(n.partPath, 0, HDR)) : undefined;
+      try {
+        this.cipher = header && header.vid === this.info!.vid ? cipherFor(header, key) : undefined;
+      } catch (_) {
+        this.cipher = undefined; // encrypted with another key (another user): what is there cannot be continued
+      }
+      if (!this.cipher) resumable = false;
+    }
+    const freshHeader = (): ArrayBuffer => {
+      const f = newSecureFile(key!, this.info!.vid, track.vodFormat, this.adapter.now());
+      this.cipher = f.cipher;
+      return encodeHeader(f.header);
+    };
+    if (track.vodFormat === 'm3u8') {
+      if (secure && !resumable) {
+        // the segments on disk (if any) are not under this header: the HLS branch drops them
+        await this.writeOp(() => fs.writeFile(n.partPath, freshHeader()));
+        return this.runHls(ctl, n, undefined, true);
+      }
+      return this.runHls(ctl, n, cp, false);
+    }
     // committed bytes: the checkpoint, checked against the part file (a kill may leave more bytes than committed)
     let committed = 0;
     let etag: string | undefined;
-    const partExists = await fs.exists(n.partPath);
-    if (cp && partExists && cp.size === size && (!cp.jobId || !track.jobId || cp.jobId === track.jobId)) {
+    if (resumable) {
       const st = await fs.stat(n.partPath);
-      committed = Math.min(cp.committed, st.size);
-      etag = cp.etag;
-      if (st.size !== committed) await this.writeOp(() => fs.truncate!(n.partPath, committed));
+      // every byte in the part file was appended in order after its checks: its length is the committed byte
+      // (the checkpoint's own figure is written at most once a second)
+      committed = Math.max(0, Math.min(size, st.size - HDR));
+      etag = cp!.etag;
+      if (st.size !== committed + HDR) await this.writeOp(() => fs.truncate!(n.partPath, committed + HDR));
     } else {
       if (partExists) await fs.unlink(n.partPath);
       if (await fs.exists(n.filePath)) await fs.unlink(n.filePath);
@@ -573,8 +691,8 @@ export class AliMediaDownloader {
     if (used + need > this.config.storageQuota) {
       throw new DownloaderError('DOWNLOAD_ERROR_NO_SPACE', `Not enough storage: ${(size - committed) / MB | 0} MB more needed, ${Math.max(0, this.config.storageQuota - used) / MB | 0} MB left of ${this.config.storageQuota / MB | 0} MB.`, { extra: `used=${used} need=${need}` });
     }
-    if (!partExists || committed === 0) await this.writeOp(() => fs.writeFile(n.partPath, new ArrayBuffer(0)));
-    this.saveCheckpoint({ committed, etag, size, jobId: track.jobId, state: 'downloading' });
+    if (!resumable || committed === 0) await this.writeOp(() => fs.writeFile(n.partPath, secure ? freshHeader() : new ArrayBuffer(0)));
+    this.saveCheckpoint({ committed, etag, size, jobId: track.jobId, secure, state: 'downloading' });
     this.lastPercent = -1;
     this.emitProgress(committed, size, true);
     this.watchBackground();
@@ -585,6 +703,14 @@ export class AliMediaDownloader {
     let refreshing: Promise<unknown> | undefined;
     let expiries = 0;
     let appendChain = Promise.resolve();
+    let lastCheckpoint = this.adapter.now();
+    // workers waiting for the window to move (the chunk at `committed` is still on the wire)
+    let waiters: Array<() => void> = [];
+    const wake = () => {
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+    };
 
     const fetchChunk = async (start: number, end: number): Promise<ArrayBuffer> => {
       let failures = 0;
@@ -617,21 +743,25 @@ export class AliMediaDownloader {
           throw new DownloaderError(code === PlatformErrorCode.Timeout ? 'ERROR_NETWORK_CONNECT_TIMEOUT' : 'DOWNLOAD_ERROR_NET_ERROR', (e as Error).message, { cause: e, extra: code });
         }
         if (res.statusCode === 403) {
-          // the signed URL expired (or was revoked): fresh play info, same byte
-          if (expiries++ >= 2) throw new DownloaderError('ERROR_NETWORK_HTTP_403', 'The play URL is refused (403) even after fresh play info.', { extra: url.split('?')[0] });
-          if (!refreshing) {
-            const p = this.refreshTrack().then(
-              () => {
-                refreshing = undefined;
-              },
-              (e) => {
-                refreshing = undefined;
-                throw e;
-              },
-            );
-            refreshing = p;
+          // the signed URL expired (or was revoked): fresh play info, same byte. One revocation refuses every chunk
+          // in flight: only the first of them refreshes (and counts); the others retry with the URL it brings.
+          if (refreshing) {
+            await refreshing;
+            continue;
           }
-          await refreshing;
+          if (url !== this.selected!.vodPlayUrl) continue;
+          if (expiries++ >= 2) throw new DownloaderError('ERROR_NETWORK_HTTP_403', 'The play URL is refused (403) even after fresh play info.', { extra: url.split('?')[0] });
+          const p = this.refreshTrack().then(
+            () => {
+              refreshing = undefined;
+            },
+            (e) => {
+              refreshing = undefined;
+              throw e;
+            },
+          );
+          refreshing = p;
+          await p;
           continue;
         }
         if (res.statusCode >= 500 && failures++ < this.config.retryCount) {
@@ -671,10 +801,19 @@ export class AliMediaDownloader {
           const b = done.get(committed)!;
           done.delete(committed);
           if (ctl.signal.aborted) return;
+          // secure: encrypted in place (the buffer is ours) at its plaintext offset
+          if (this.cipher) this.cipher.xor(0, committed, new Uint8Array(b));
           await this.writeOp(() => fs.appendFile!(n.partPath, b));
           committed += b.byteLength;
-          this.saveCheckpoint({ committed });
+          // the checkpoint (a synchronous storage write on WeChat) at most once a second: a restore counts the
+          // part file's length, which appends in order keep right, so a stale `committed` costs nothing
+          const now = this.adapter.now();
+          if (now - lastCheckpoint >= 1000 || committed === size) {
+            lastCheckpoint = now;
+            this.saveCheckpoint({ committed });
+          }
           this.emitProgress(committed, size);
+          wake();
         }
       });
       return appendChain;
@@ -692,16 +831,17 @@ export class AliMediaDownloader {
             if (next - committed >= this.config.parallel * chunk) {
               await appendChain;
               if (next - committed >= this.config.parallel * chunk) await flush();
-              if (next - committed >= this.config.parallel * chunk) {
-                await new Promise((r) => this.adapter.setTimeout(() => r(undefined), 5));
-                continue;
-              }
+              // woken when a chunk is committed, or when another worker fails
+              if (next - committed >= this.config.parallel * chunk) await new Promise<void>((r) => waiters.push(r));
+              // other workers moved on meanwhile: look at `next`, `failed` and the window again (the last chunk may
+              // already be taken: never ask for bytes=<size>-…)
+              continue;
             }
             const start = next;
             const end = Math.min(size, start + chunk) - 1;
             next = end + 1;
-            const b = await fetchChunk(start, end);
-            done.set(start, b);
+            // the worker's frame must not keep the chunk alive while it waits for the append chain / the window
+            done.set(start, await fetchChunk(start, end));
             await flush();
           }
         };
@@ -709,6 +849,7 @@ export class AliMediaDownloader {
           workers.push(
             worker().catch((e) => {
               failed = true; // the other workers finish the chunk they hold and take no more
+              wake();
               throw e;
             }),
           );
@@ -726,7 +867,8 @@ export class AliMediaDownloader {
           committed = 0;
           next = 0;
           etag = changed;
-          await this.writeOp(() => fs.truncate!(n.partPath, 0));
+          // a new nonce too: the new bytes never share a keystream with the old ones
+          await this.writeOp(() => (secure ? fs.writeFile(n.partPath, freshHeader()) : fs.truncate!(n.partPath, 0)));
           this.saveCheckpoint({ committed: 0, etag });
           this.lastPercent = -1;
           this.emitProgress(0, size, true);
@@ -786,7 +928,7 @@ export class AliMediaDownloader {
    * `<part>.seg<i>` by write-then-rename, so a kill never leaves a torn one) → processing: remux into one progressive
    * MP4 (onProcessingProgress per segment) → rename; the segments are removed once the MP4 is complete.
    */
-  private async runHls(ctl: AbortControllerLike, n: { key: string; partPath: string; filePath: string }, cp: DownloadCheckpoint | undefined): Promise<string> {
+  private async runHls(ctl: AbortControllerLike, n: { key: string; partPath: string; filePath: string }, cp: DownloadCheckpoint | undefined, freshSecure = false): Promise<string> {
     const fs = this.adapter.fs;
     if (!fs.writeAt) throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', 'The platform adapter has no writeAt (base library >= 2.16.1 needed).');
     this.watchBackground();
@@ -810,7 +952,10 @@ export class AliMediaDownloader {
     const segs = pl.segments;
     const size = this.selected!.vodFileSize || 0;
     const segPath = (i: number) => `${n.partPath}.seg${i}`;
-    if (cp && (cp.size !== size || (cp.jobId && this.selected!.jobId && cp.jobId !== this.selected!.jobId))) {
+    // secure: segments are encrypted under the part file's header (written by run()); a new header drops the old ones
+    const cipher = this.cipher;
+    const header = cipher ? await fs.readRange(n.partPath, 0, SECURE_HEADER_SIZE) : undefined;
+    if (freshSecure || (!cipher && cp && cp.secure) || (cp && (cp.size !== size || (cp.jobId && this.selected!.jobId && cp.jobId !== this.selected!.jobId)))) {
       for (let i = 0; i < segs.length; i++) if (await fs.exists(segPath(i))) await fs.unlink(segPath(i));
     }
     // storage: the segments and the MP4 coexist until the MP4 is complete
@@ -820,11 +965,21 @@ export class AliMediaDownloader {
       throw new DownloaderError('DOWNLOAD_ERROR_NO_SPACE', `Not enough storage: about ${(need / MB) | 0} MB needed (segments + MP4), ${(Math.max(0, this.config.storageQuota - used) / MB) | 0} MB left.`);
     }
     const done: boolean[] = [];
-    for (let i = 0; i < segs.length; i++) done[i] = await fs.exists(segPath(i));
+    // progress in bytes (the track's Size from play info), so speed / ETA mean bytes; 100 only once every segment is in
+    const segBytes: number[] = [];
+    for (let i = 0; i < segs.length; i++) {
+      done[i] = await fs.exists(segPath(i));
+      segBytes[i] = done[i] ? (await fs.stat(segPath(i))).size : 0;
+    }
     const count = () => done.filter(Boolean).length;
-    this.saveCheckpoint({ size, jobId: this.selected!.jobId, committed: count(), state: 'downloading' });
+    const bytesDone = () => segBytes.reduce((a, b) => a + b, 0);
+    const progress = (force = false) => {
+      if (size > 0) this.emitProgress(count() === segs.length ? size : Math.min(bytesDone(), size - 1), size, force);
+      else this.emitProgress(count(), segs.length, force); // no Size in the play info: segments
+    };
+    this.saveCheckpoint({ size, jobId: this.selected!.jobId, committed: bytesDone(), secure: !!cipher, state: 'downloading' });
     this.lastPercent = -1;
-    this.emitProgress(count(), segs.length, true);
+    progress(true);
     const keys = new Map<string, Promise<Uint8Array>>();
     // one request per key URI, shared by the workers: the token is single-use
     const keyFor = (seg: HlsSegment): Promise<Uint8Array | undefined> => {
@@ -859,6 +1014,7 @@ export class AliMediaDownloader {
         }
         if (r.status !== 200) throw new DownloaderError(httpStatusName(r.status), `Segment ${i}: HTTP ${r.status}.`);
         let bytes: Uint8Array = new Uint8Array(r.data as ArrayBuffer);
+        const received = bytes.length;
         r = { status: 0, data: '' };
         if (key) {
           try {
@@ -867,13 +1023,15 @@ export class AliMediaDownloader {
             throw e instanceof DownloaderError ? e : new DownloaderError('DOWNLOAD_ERROR_ENCRYPT_ERROR', (e as Error).message);
           }
         }
+        if (cipher) bytes = cipher.xor(i + 1, 0, bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes : bytes.slice());
         const tmp = `${segPath(i)}.tmp`;
         const ab = (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
         await this.writeOp(() => fs.writeFile(tmp, ab));
         await this.writeOp(() => fs.rename!(tmp, segPath(i)));
         done[i] = true;
-        this.saveCheckpoint({ committed: count() });
-        this.emitProgress(count(), segs.length);
+        segBytes[i] = received;
+        this.saveCheckpoint({ committed: bytesDone() });
+        progress();
       }
     };
     for (let round = 0; ; round++) {
@@ -896,7 +1054,7 @@ export class AliMediaDownloader {
       if (e.replay && round < 2 && !ctl.signal.aborted) {
         // URLs expired mid-way: new play info, new playlist, continue with the missing segments
         await this.refreshTrack();
-        return this.runHls(ctl, n, this.adapter.storage.get<DownloadCheckpoint>(n.key));
+        return this.runHls(ctl, n, this.adapter.storage.get<DownloadCheckpoint>(n.key), false);
       }
       if (e instanceof MediaKitError && e.code === PlatformErrorCode.Interrupted) {
         this.stopReason = 'background';
@@ -910,7 +1068,8 @@ export class AliMediaDownloader {
     // processing: remux into the .part, then rename
     this._state = 'processing';
     this.emit('processing', 0);
-    await this.writeOp(() => fs.writeFile(n.partPath, new ArrayBuffer(0)));
+    await this.writeOp(() => fs.writeFile(n.partPath, header || new ArrayBuffer(0)));
+    const HDR = header ? SECURE_HEADER_SIZE : 0;
     let length = 0;
     let pending: Array<{ data: Uint8Array; position: number }> = [];
     const mux = new TsToMp4((data, position) => pending.push({ data: data.slice(), position }));
@@ -918,12 +1077,13 @@ export class AliMediaDownloader {
       const list = pending;
       pending = [];
       for (const w of list) {
+        if (cipher) cipher.xor(0, w.position, w.data); // our own copy (sliced in the mux callback)
         const ab = w.data.buffer as ArrayBuffer;
         if (w.position === length) {
           await this.writeOp(() => fs.appendFile!(n.partPath, ab));
           length += w.data.length;
         } else if (w.position + w.data.length <= length) {
-          await this.writeOp(() => fs.writeAt!(n.partPath, w.position, ab));
+          await this.writeOp(() => fs.writeAt!(n.partPath, HDR + w.position, ab));
         } else {
           throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', `Unexpected write at ${w.position} (file has ${length} bytes).`);
         }
@@ -934,7 +1094,7 @@ export class AliMediaDownloader {
       if (ctl.signal.aborted) throw new MediaKitError(PlatformErrorCode.Aborted, 'stopped');
       const st = await fs.stat(segPath(i));
       const data = st.size ? await fs.readRange(segPath(i), 0, st.size) : new ArrayBuffer(0);
-      mux.push(new Uint8Array(data));
+      mux.push(cipher ? cipher.xor(i + 1, 0, new Uint8Array(data)) : new Uint8Array(data));
       await flushWrites();
       const pct = Math.floor(((i + 1) * 99) / segs.length);
       if (pct !== lastPct && pct < 100) {
@@ -951,7 +1111,8 @@ export class AliMediaDownloader {
     this.filePath = n.filePath;
     if (this.offShow) this.offShow();
     this.offShow = undefined;
-    this.emitProgress(segs.length, segs.length, true);
+    if (size > 0) this.emitProgress(size, size, true);
+    else this.emitProgress(segs.length, segs.length, true);
     this.emit('processing', 100);
     this._state = 'completed';
     this.emit('completion');
@@ -965,7 +1126,8 @@ export class AliMediaDownloader {
     this.emit('processing', 0);
     if (fromPart) {
       const st = await fs.stat(n.partPath);
-      if (st.size !== this.selected!.vodFileSize) throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', `The file has ${st.size} bytes, expected ${this.selected!.vodFileSize}.`);
+      const hdr = this.config.secure ? SECURE_HEADER_SIZE : 0;
+      if (st.size !== this.selected!.vodFileSize + hdr) throw new DownloaderError('DOWNLOAD_ERROR_WRITE_ERROR', `The file has ${st.size - hdr} bytes, expected ${this.selected!.vodFileSize}.`);
       if (await fs.exists(n.filePath)) await fs.unlink(n.filePath);
       await this.writeOp(() => fs.rename!(n.partPath, n.filePath));
     }

@@ -5,7 +5,9 @@ export { AliMediaDownloader, DOWNLOAD_CHECKPOINT_PREFIX, WECHAT_USER_STORAGE_QUO
 export type { AMDDelegate, DownloaderConfig, DownloaderOptions, DownloaderState, DownloadCheckpoint } from './downloader';
 export { DownloaderError, DownloaderErrorCode, errorName as downloaderErrorName } from './errors';
 export type { DownloaderErrorName, ErrorModel } from './errors';
-export { decodePlayAuth, buildMediaInfo } from './playinfo';
+export { decodePlayAuth, unobfuscatePlayAuth, buildMediaInfo } from './playinfo';
 export type { DownloadSource, GetPlayInfoResponse, MediaInfo, PlayInfoItem, TrackInfo, VidAppServer, VidAuth, VidSts } from './playinfo';
 export { DownloadManager } from './manager';
+export { SECURE_HEADER_SIZE } from './secure';
+export type { SecureKey, SecureKeySource, SecureHeader } from './secure';
 export type { DownloadItem, DownloadManagerOptions, ItemState } from './manager';

@@ -7,7 +7,9 @@
 import { getDefaultAdapter } from '../platform';
 import type { PlatformAdapter } from '../platform/types';
 import { AliMediaDownloader, DownloaderOptions, DownloadCheckpoint } from './downloader';
+import { DownloaderError } from './errors';
 import type { ErrorModel } from './errors';
+import type { SecureKeySource } from './secure';
 import type { DownloadSource, MediaInfo, TrackInfo } from './playinfo';
 
 export type ItemState = 'wait' | 'downloading' | 'processing' | 'stopped' | 'completed' | 'error';
@@ -246,6 +248,18 @@ export class DownloadManager {
       }
       this.pump();
     }
+  }
+
+  /**
+   * A path `<video>` can play for a completed item: its file, or for a secure download (`secure: true`, a `.enc`
+   * file) a decrypted temp copy; remove that with AliMediaDownloader.closeSecure(path) when playback ends.
+   */
+  async playablePath(id: string): Promise<string> {
+    const item = this.items.find((x) => x.id === id);
+    if (!item || item.state !== 'completed' || !item.filePath) throw new DownloaderError('DOWNLOAD_ERROR_FILE_NOT_EXIST', `Item ${id} is not a completed download.`);
+    if (!/\.enc$/.test(item.filePath)) return item.filePath;
+    const key = this.options.secureKey || (this.options.source(item.vid) as { appClient?: SecureKeySource }).appClient;
+    return AliMediaDownloader.openSecure(item.filePath, { key: key!, adapter: this.adapter, storageQuota: this.options.storageQuota });
   }
 
   /** Pause an item (keeps its bytes). */

@@ -172,11 +172,34 @@ interface DecodedPlayAuth {
   Region?: string;
 }
 
-/** PlayAuth (plain form: base64 of JSON) → temporary credentials + AuthInfo. */
+/** The marker of the obfuscated PlayAuth form, at index floor(year / 100) (= 20 this century). */
+const PLAYAUTH_MARK = '493vpa';
+const PLAYAUTH_MARK_AT = 20;
+
+/**
+ * The obfuscated PlayAuth form (what some GetVideoPlayAuth answers carry; the players undo it): the marker
+ * "493vpa" inserted at index 20, an optional "ZZ" suffix, and every character shifted by +1 except those whose code
+ * is 40–59 (digits, '+', '/' stay). Base64 text has no character that the shift moves into 40–59, so the reverse is
+ * exact. Returns the plain base64 form; a plain PlayAuth comes back unchanged.
+ */
+export function unobfuscatePlayAuth(playAuth: string): string {
+  const s = String(playAuth || '').trim();
+  if (s.length <= PLAYAUTH_MARK_AT + PLAYAUTH_MARK.length || s.substr(PLAYAUTH_MARK_AT, PLAYAUTH_MARK.length) !== PLAYAUTH_MARK) return s;
+  let body = s.slice(0, PLAYAUTH_MARK_AT) + s.slice(PLAYAUTH_MARK_AT + PLAYAUTH_MARK.length);
+  if (body.slice(-2) === 'ZZ') body = body.slice(0, -2);
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    out += String.fromCharCode(Math.floor(c / 20) === 2 ? c : c - 1);
+  }
+  return out;
+}
+
+/** PlayAuth (plain form: base64 of JSON; or the obfuscated form of it) → temporary credentials + AuthInfo. */
 export function decodePlayAuth(playAuth: string): DecodedPlayAuth {
   let o: Partial<DecodedPlayAuth> | undefined;
   try {
-    o = JSON.parse(base64ToUtf8(String(playAuth || '').trim())) as Partial<DecodedPlayAuth>;
+    o = JSON.parse(base64ToUtf8(unobfuscatePlayAuth(playAuth))) as Partial<DecodedPlayAuth>;
   } catch (_) {
     o = undefined;
   }
