@@ -45,6 +45,8 @@ export interface UploadItemView {
   percent: number;
   speed: string;
   eta: string;
+  /** The line under the progress bar: "30% · 10.0 MB · 4.2 MB/s · 剩余 2秒", "等待上传", "2.0 MB · 已保存到点播". */
+  metaText: string;
   /** VideoId or ImageURL after success (调试 only). */
   result: string;
   /** What went wrong, for the user (Chinese, no codes). */
@@ -100,6 +102,13 @@ const TAG_THEME: Record<string, string> = {
   Canceled: 'default',
   Stoped: 'warning',
 };
+
+/** The line under a row's progress bar. */
+export function metaText(v: Pick<UploadItemView, 'state' | 'percent' | 'size' | 'speed' | 'eta'>): string {
+  if (v.state === 'Success') return [v.size, '已保存到点播'].filter(Boolean).join(' · ');
+  if (v.state === 'Ready' && !v.percent) return ['等待上传', v.size].filter(Boolean).join(' · ');
+  return [`${v.percent}%`, v.size, v.speed, v.eta ? `剩余 ${v.eta}` : ''].filter(Boolean).join(' · ');
+}
 
 /** What the user reads when an upload failed (the code itself goes to 调试). */
 export function friendlyError(code: string, message: string): string {
@@ -246,7 +255,7 @@ export class UploadViewModel {
 
   /** The title for the next picked files. */
   setTitle(title: string): void {
-    this.state.titleInput = String(title || '').slice(0, 128);
+    this.emit({ titleInput: (this.state.titleInput = String(title || '').slice(0, 128)) });
   }
 
   setMode(mode: UploadMode): void {
@@ -365,6 +374,12 @@ export class UploadViewModel {
   // ---------------------------------------------------------------- view mapping
 
   private view(info: VODUploadInfo): UploadItemView {
+    const v = this.viewOf(info);
+    v.metaText = metaText(v);
+    return v;
+  }
+
+  private viewOf(info: VODUploadInfo): UploadItemView {
     const s = info.state;
     const m = this.meta.get(info.url);
     const err = s === 'Failure' && info.error ? info.error : undefined;
@@ -380,6 +395,7 @@ export class UploadViewModel {
       percent: Math.floor(info.loaded * 100),
       speed: s === 'Uploading' && info.speed > 0 ? `${formatBytes(Math.round(info.speed))}/s` : '',
       eta: s === 'Uploading' ? formatEta(info.eta) : '',
+      metaText: '',
       result: s === 'Success' ? (info.isImage ? info.imageURL || info.imageId || '' : info.videoId || '') : '',
       error: err ? friendlyError(String(err.code), String(err.message)) : '',
       errorDetail: err ? `${err.code}: ${err.message}` : '',
@@ -437,7 +453,8 @@ export class UploadViewModel {
       item.percent = v.percent;
       item.speed = v.speed;
       item.eta = v.eta;
-      this.emit({ [`items[${i}].percent`]: v.percent, [`items[${i}].speed`]: v.speed, [`items[${i}].eta`]: v.eta });
+      item.metaText = v.metaText;
+      this.emit({ [`items[${i}].percent`]: v.percent, [`items[${i}].speed`]: v.speed, [`items[${i}].eta`]: v.eta, [`items[${i}].metaText`]: v.metaText });
     };
     if (now - t.last >= this.interval) send();
     else if (t.timer === undefined) t.timer = this.o.adapter.setTimeout(send, this.interval - (now - t.last));

@@ -308,9 +308,10 @@ describe('upload view-model', () => {
     const progressPatches = patches.filter((p) => Object.keys(p).some((k) => k.startsWith('items[0].percent')));
     expect(progressPatches.length).toBeGreaterThanOrEqual(8);
     expect(progressPatches.length).toBeLessThanOrEqual(4 * 2 + 1); // ≤ 4/s over 2 s, plus the trailing one
-    for (const p of progressPatches) expect(Object.keys(p).sort()).toEqual(['items[0].eta', 'items[0].percent', 'items[0].speed']);
+    for (const p of progressPatches) expect(Object.keys(p).sort()).toEqual(['items[0].eta', 'items[0].metaText', 'items[0].percent', 'items[0].speed']);
     expect(progressPatches[progressPatches.length - 1]['items[0].percent']).toBe(Math.floor((100 / 101) * 100));
-    expect(JSON.stringify(progressPatches[0]).length).toBeLessThan(120);
+    expect(JSON.stringify(progressPatches[0]).length).toBeLessThan(180);
+    expect(progressPatches[0]['items[0].metaText']).toMatch(/^\d+% · 10\.0 MB · 5\.0 MB\/s · 剩余 \d+秒$/);
     vm.destroy();
   });
 
