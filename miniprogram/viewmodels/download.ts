@@ -48,7 +48,7 @@ export interface DownloadState {
   confirmingId: string;
   /** Developer details (调试): the last raw error. */
   debug: string;
-  playing: { id: string; src: string; title: string } | null;
+  playing: { id: string; src: string; title: string; poster: string } | null;
   notice: string;
 }
 
@@ -204,7 +204,7 @@ export class DownloadViewModel {
 
   async refreshStorage(): Promise<void> {
     const used = await this.manager.storageUsed();
-    this.set({ storageText: `${sizeText(used)} / ${WECHAT_USER_STORAGE_QUOTA / MB} MB`, storagePercent: Math.min(100, Math.round((used * 100) / WECHAT_USER_STORAGE_QUOTA)) });
+    this.set({ storageText: `${used ? sizeText(used) : '0 MB'} / ${WECHAT_USER_STORAGE_QUOTA / MB} MB`, storagePercent: Math.min(100, Math.round((used * 100) / WECHAT_USER_STORAGE_QUOTA)) });
   }
 
   /** Show the tracks of a video to pick one. */
@@ -276,7 +276,7 @@ export class DownloadViewModel {
   play(id: string): void {
     const i = this.state.items.find((x) => x.id === id);
     if (!i || i.state !== 'completed' || !i.filePath) return;
-    this.set({ playing: { id, src: i.filePath, title: i.title } });
+    this.set({ playing: { id, src: i.filePath, title: i.title, poster: i.coverUrl || '' } });
   }
   closePlayer(): void {
     this.set({ playing: null });
