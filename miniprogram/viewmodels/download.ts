@@ -2,7 +2,7 @@
  * 下载 (download) tab view-model: library (playable videos first; ones still uploading / transcoding shown disabled
  * with a Chinese tag) → pick a definition (size shown) → queue with progress, speed, ETA, pause / resume / delete
  * (asks first) → play offline from the local file → 保存到相册 (MP4); storage used / 200 MB; items a kill left
- * unfinished come back (已暂停 · 上次未完成) on launch. Plain TS over the SDK's DownloadManager; the page only binds it.
+ * unfinished come back (上次未完成) on launch. Plain TS over the SDK's DownloadManager; the page only binds it.
  * Raw errors go to `debug` (the page's 调试 section); the user reads Chinese.
  */
 import { AppClient, DownloadItem, DownloadManager, MediaInfo, PlatformAdapter, WECHAT_USER_STORAGE_QUOTA } from 'mp-media-sdk';
@@ -101,7 +101,7 @@ function etaText(s: number | undefined): string {
 
 function stateText(i: DownloadItem): string {
   if (i.state === 'stopped' && i.stopReason === 'background') return '已暂停（后台）';
-  if (i.state === 'stopped' && i.stopReason === 'restored') return '已暂停 · 上次未完成';
+  if (i.state === 'stopped' && i.stopReason === 'restored') return '上次未完成';
   return STATE[i.state] || i.state;
 }
 

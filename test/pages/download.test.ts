@@ -113,7 +113,7 @@ describe('download tab', () => {
     expect(JSON.stringify(p.comp.toJSON())).not.toMatch(/t-icon-base|Uploading|UploadSucc|Transcoding|"Normal"/);
   });
 
-  test('kill → relaunch: an HLS download killed half way comes back 已暂停 · 上次未完成; 继续 fetches only the missing segments and finishes it', async () => {
+  test('kill → relaunch: an HLS download killed half way comes back 上次未完成; 继续 fetches only the missing segments and finishes it', async () => {
     page = await renderPage('pages/download/index');
     const p = page;
     await p.until(() => p.data().status === 'ready');
@@ -138,7 +138,7 @@ describe('download tab', () => {
     const q = page;
     await q.until(() => q.data().status === 'ready' && q.data().items.length === 1);
     const back = q.data().items[0];
-    expect(back).toMatchObject({ id: before.id, state: 'stopped', stopReason: 'restored', stateText: '已暂停 · 上次未完成', tagTheme: 'warning' });
+    expect(back).toMatchObject({ id: before.id, state: 'stopped', stopReason: 'restored', stateText: '上次未完成', tagTheme: 'warning' });
     // (its percent: the SDK's restore reports an HLS item's last saved percent, 0 here, not the segments on disk)
     expect(back.percent).toBeLessThan(100);
     expect(text(q, '.item-0 .resume')).toBe('继续');

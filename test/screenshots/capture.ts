@@ -27,7 +27,13 @@ const covered = new Set<string>();
 beforeAll(async () => {
   if (!OUT) throw new Error('SCREENSHOTS_OUT is not set: run `npm run screenshots`');
   env = await startPageEnv({ openid: 'oScreenshots00001' });
-  // Record run-time titles (the events page sets "<device> · 事件列表").
+  recordTitles();
+  const r = await env.appClient.call<{ data: { list: Array<{ deviceId: string; name: string }> } }>('POST', '/api/iot/devices/list', {});
+  devices = r.data.list;
+});
+
+/** Record run-time titles (the events page sets "<device> · 事件列表"); again after env.relaunch() installs a new wx. */
+function recordTitles(): void {
   const g = globalThis as unknown as { wx: Record<string, unknown> };
   const inner = g.wx;
   g.wx = new Proxy(inner, {
@@ -43,9 +49,7 @@ beforeAll(async () => {
       return target[key];
     },
   });
-  const r = await env.appClient.call<{ data: { list: Array<{ deviceId: string; name: string }> } }>('POST', '/api/iot/devices/list', {});
-  devices = r.data.list;
-});
+}
 
 afterEach(() => {
   env.runtime.faults.clear();
@@ -249,6 +253,29 @@ describe('下载 download', () => {
     await p.instance.onPause({ currentTarget: { dataset: { id: p.data().items[1].id } } });
     env.runtime.faults.clear();
     for (const it of [...p.data().items]) await p.vm<{ manager: { remove(id: string): Promise<void> } }>().manager.remove(it.id);
+  });
+
+  test('after a kill: the unfinished download is back on launch, paused', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().status === 'ready');
+    env.runtime.faults.add({ match: { url: /-stream-[12]\.ts/ }, times: Infinity, action: HOLD });
+    await tapVideo(p, clipIndex(p));
+    await p.until(() => !!p.data().picking);
+    p.queryAll('.track')[2].dispatchEvent('tap', { detail: {} });
+    await p.until(() => p.data().items.length === 1 && held(/-stream-[12]\.ts/) >= 2, 30000);
+    const id = p.data().items[0].id;
+    await p.until(() => {
+      const c = env.runtime.wx.getStorageSync(`mp-media-kit:download:${id}`) as { committed?: number } | '';
+      return !!c && (c.committed || 0) >= 1;
+    });
+    open.splice(open.indexOf(p), 1);
+    p.unload();
+    await env.relaunch();
+    recordTitles();
+    const q = await show(PAGE);
+    await q.until(() => q.data().status === 'ready' && q.data().items.length === 1 && q.data().items[0].stopReason === 'restored');
+    await shot('download-restored', PAGE, q, '下载：上次被关掉时没下完的任务，重新打开后回来（上次未完成，可继续）');
+    await q.vm<{ manager: { remove(id: string): Promise<void> } }>().manager.remove(id);
   });
 });
 
