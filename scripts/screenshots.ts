@@ -50,8 +50,7 @@ function inlineWxss(file: string, seen: Set<string>): string {
 
 /**
  * The styles of the custom components a page uses (usingComponents, recursively; npm names through the 构建 npm
- * output in miniprogram_npm), as on the phone where each component brings its own WXSS. Library icons are a web
- * font the offline shot cannot load: the few the pages show get a text stand-in.
+ * output in miniprogram_npm), as on the phone where each component brings its own WXSS.
  */
 function componentsWxss(pageJsonFile: string): string {
   const seenJson = new Set<string>();
@@ -69,11 +68,8 @@ function componentsWxss(pageJsonFile: string): string {
     }
   };
   walk(pageJsonFile);
-  if (!out.length) return '';
-  const icons: Record<string, string> = { 'chevron-right': '›', 'chevron-down': '⌄', 'chevron-up': '⌃', check: '✓', close: '×' };
-  out.push(Object.entries(icons).map(([k, v]) => `.t-icon-base.t-icon-${k}::before { content: '${v}'; font-family: sans-serif; font-style: normal; }`).join('\n'));
-  // A filled check circle (checked checkbox / radio): a brand disc with a white tick.
-  out.push(`.t-icon-base.t-icon-check-circle-filled::before { content: '✓'; font-family: sans-serif; font-style: normal; display: inline-flex; align-items: center; justify-content: center; width: 1em; height: 1em; border-radius: 50%; background: var(--td-brand-color, #0052d9); color: #fff; font-size: .9em; }`);
+  // No stand-ins for TDesign's icon font: it loads from its CDN, which a phone offline (and this shot) cannot reach,
+  // so the pages draw their few icons themselves (app.wxss .mk-*); main() fails on any icon-font glyph left.
   return out.join('\n');
 }
 
@@ -132,6 +128,7 @@ async function main(): Promise<void> {
     });
     const written: string[] = [];
     const full = new Set<string>();
+    const cdnIcons: string[] = [];
     try {
       const context = await browser.newContext({ viewport: { width: WIDTH, height: HEIGHT }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' });
       // Everything the pages show was inlined; nothing may reach the network.
@@ -152,6 +149,9 @@ async function main(): Promise<void> {
           screenWidth: WIDTH,
           screenHeight: HEIGHT,
         });
+        // TDesign's <t-icon name="…"> draws a glyph of a web font served from tdesign.gtimg.com: blank offline
+        const glyphs = JSON.stringify(s.tree).match(/t-icon-[a-z0-9-]+ t-icon-base/g);
+        if (glyphs) cdnIcons.push(`${s.name}: ${[...new Set(glyphs)].join(', ')}`);
         if (unknownTags.length) process.stderr.write(`screenshots: ${s.name}: no mapping for <${unknownTags.join('>, <')}> (drawn as blocks)\n`);
         await page.setContent(html, { waitUntil: 'load' });
         await page.evaluate(() => document.fonts.ready.then(() => undefined));
@@ -191,6 +191,10 @@ async function main(): Promise<void> {
     }
     const bytes = written.reduce((n, w) => n + fs.statSync(path.join(OUT_DIR, `${w}.png`)).size, 0);
     console.log(`screenshots: ${written.length} PNGs in docs/screenshots (${(bytes / 1024).toFixed(0)} KB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (cdnIcons.length) {
+      process.stderr.write(`screenshots: icon-font glyphs that need TDesign's CDN (blank offline): ${cdnIcons.join('; ')}\n`);
+      process.exitCode = 1;
+    }
     if (captureCode !== 0) {
       process.stderr.write('screenshots: some states failed to capture (see the jest output above); their PNGs were not updated\n');
       process.exitCode = 1;

@@ -9,6 +9,8 @@ import { AppClient, PlatformAdapter, TencentVodUploader, TencentVodUploadOptions
 export interface TencentChosen {
   tempFilePath: string;
   size?: number;
+  /** wx.chooseMedia's thumbnail of a video: the row's picture until the cover URL is known. */
+  thumbTempFilePath?: string;
 }
 
 export interface TencentUploadItemView {
@@ -17,6 +19,10 @@ export interface TencentUploadItemView {
   /** uploading / paused / uploaded / failed / canceled */
   state: string;
   stateText: string;
+  /** TDesign tag theme of what the tag says (the upload's state, then the VOD state). */
+  tagTheme: string;
+  /** The picked video's thumbnail ('' → drawn placeholder). */
+  thumb: string;
   /** 0..100 */
   percent: number;
   speed: string;
@@ -26,7 +32,9 @@ export interface TencentUploadItemView {
   vodStateText: string;
   playUrl: string;
   coverUrl: string;
+  /** For the user (Chinese); the SDK's code, stage and message are in errorDetail (调试). */
   error: string;
+  errorDetail: string;
   canPause: boolean;
   canResume: boolean;
   canCancel: boolean;
@@ -50,7 +58,16 @@ export interface TencentUploadViewModelOptions {
 }
 
 const STATE_TEXT: Record<string, string> = { uploading: '上传中', paused: '已暂停', uploaded: '已上传', failed: '失败', canceled: '已取消' };
-const VOD_TEXT: Record<string, string> = { '': '', uploaded: '等待事件通知', processing: '处理中', ready: '可播放', failed: '处理失败' };
+const VOD_TEXT: Record<string, string> = { '': '', uploaded: '处理中', processing: '处理中', ready: '可播放', failed: '处理失败' };
+const STATE_THEME: Record<string, string> = { uploading: 'primary', paused: 'warning', uploaded: 'success', failed: 'danger', canceled: 'default' };
+const VOD_THEME: Record<string, string> = { uploaded: 'primary', processing: 'primary', ready: 'success', failed: 'danger' };
+
+function friendly(code: string, message: string): string {
+  const s = `${code} ${message}`;
+  if (/network|timeout|request:fail|ECONN|reset/i.test(s)) return '网络连接中断，请检查网络后重试';
+  if (/sign|auth|expired|forbidden/i.test(s)) return '上传签名无效或已过期，请重试';
+  return '上传失败，请重试';
+}
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -123,8 +140,8 @@ export class TencentUploadViewModel {
     const two = (n: number) => (n < 10 ? `0${n}` : String(n));
     const name = `视频 ${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}时${two(d.getMinutes())}分`;
     const item: TencentUploadItemView = {
-      name, size: f.size !== undefined ? formatBytes(f.size) : '', state: 'uploading', stateText: STATE_TEXT.uploading, percent: 0, speed: '', fileId: '', vodState: '', vodStateText: '',
-      playUrl: '', coverUrl: '', error: '', canPause: true, canResume: false, canCancel: true,
+      name, size: f.size !== undefined ? formatBytes(f.size) : '', state: 'uploading', stateText: STATE_TEXT.uploading, tagTheme: STATE_THEME.uploading, thumb: f.thumbTempFilePath || '', percent: 0, speed: '', fileId: '', vodState: '', vodStateText: '',
+      playUrl: '', coverUrl: '', error: '', errorDetail: '', canPause: true, canResume: false, canCancel: true,
     };
     this.state.titems[i] = item;
     if (!this.destroyed) this.o.onChange({ [`titems[${i}]`]: item });
@@ -143,12 +160,18 @@ export class TencentUploadViewModel {
     this.uploads[i] = up;
     try {
       const r = await up.done();
-      this.set(i, { state: 'uploaded', stateText: STATE_TEXT.uploaded, percent: 100, fileId: r.fileId, coverUrl: r.coverUrl || '', canPause: false, canResume: false, canCancel: false });
+      this.set(i, { state: 'uploaded', stateText: STATE_TEXT.uploaded, tagTheme: STATE_THEME.uploaded, percent: 100, fileId: r.fileId, coverUrl: r.coverUrl || '', canPause: false, canResume: false, canCancel: false });
       this.watch(i, r.fileId);
     } catch (e) {
       const err = e as TencentVodError;
       const canceled = err.code === 'CANCELED';
-      this.set(i, { state: canceled ? 'canceled' : 'failed', stateText: canceled ? STATE_TEXT.canceled : STATE_TEXT.failed, error: canceled ? '' : `${err.code} (${err.stage}): ${err.message}`, canPause: false, canResume: false, canCancel: false });
+      this.set(i, {
+        state: canceled ? 'canceled' : 'failed',
+        stateText: canceled ? STATE_TEXT.canceled : STATE_TEXT.failed,
+        tagTheme: canceled ? STATE_THEME.canceled : STATE_THEME.failed,
+        error: canceled ? '' : friendly(String(err.code), String(err.message)),
+        errorDetail: canceled ? '' : `${err.code} (${err.stage}): ${err.message}`,
+        canPause: false, canResume: false, canCancel: false });
     }
   }
 
@@ -158,7 +181,7 @@ export class TencentUploadViewModel {
       if (this.destroyed) return;
       try {
         const v = await this.o.appClient.call<{ state: string; mediaUrl?: string; coverUrl?: string }>('GET', `/api/tencent-vod/videos/${fileId}`);
-        this.set(i, { vodState: v.state, vodStateText: VOD_TEXT[v.state] || v.state, ...(v.state === 'ready' && v.mediaUrl ? { playUrl: v.mediaUrl } : {}), ...(v.coverUrl ? { coverUrl: v.coverUrl } : {}) });
+        this.set(i, { vodState: v.state, vodStateText: VOD_TEXT[v.state] || v.state, tagTheme: VOD_THEME[v.state] || STATE_THEME.uploaded, ...(v.state === 'ready' && v.mediaUrl ? { playUrl: v.mediaUrl } : {}), ...(v.coverUrl ? { coverUrl: v.coverUrl } : {}) });
         if (v.state === 'ready' || v.state === 'failed') return;
       } catch {
         /* try again */
@@ -170,12 +193,12 @@ export class TencentUploadViewModel {
 
   pause(i: number): void {
     const up = this.uploads[i];
-    if (up && up.pause()) this.set(i, { state: 'paused', stateText: STATE_TEXT.paused, canPause: false, canResume: true });
+    if (up && up.pause()) this.set(i, { state: 'paused', stateText: STATE_TEXT.paused, tagTheme: STATE_THEME.paused, canPause: false, canResume: true });
   }
 
   resume(i: number): void {
     const up = this.uploads[i];
-    if (up && up.restart()) this.set(i, { state: 'uploading', stateText: STATE_TEXT.uploading, canPause: true, canResume: false });
+    if (up && up.restart()) this.set(i, { state: 'uploading', stateText: STATE_TEXT.uploading, tagTheme: STATE_THEME.uploading, canPause: true, canResume: false });
   }
 
   cancel(i: number): void {

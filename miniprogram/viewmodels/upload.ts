@@ -1,7 +1,13 @@
 /**
  * View-model of the 上传 (upload) page: a VODUpload queue fed by chooseMedia, credentials from our AppServer
- * (UploadAuth mode by default, STS mode as a switch), per-file state / progress / speed / ETA / result, and
- * stop / resume / cancel / delete. The page only forwards `onChange` patches to setData.
+ * (UploadAuth mode by default, STS mode behind the page's 调试 section), per-file title / thumbnail / state tag /
+ * progress / speed / ETA, and 暂停 / 继续 / 取消上传 (asks first) / 移除. The page only forwards `onChange` patches to
+ * setData.
+ *
+ * A row is named by its VOD title (what the user typed, else "视频 2026-12-02 14:03"), never by WeChat's temp file
+ * name; its thumbnail is the picked video's thumbTempFilePath (or the picked image itself), else a drawn placeholder.
+ * Ids (VideoId / ImageURL), temp file names and raw error codes are developer details: `fileName`, `result` and
+ * `errorDetail` are shown only in the 调试 section.
  *
  * The uploader is built by load() from GET /api/vod/config: `userId` (the Aliyun account id VODUpload requires),
  * `region`, and with the local cloud the VOD endpoint. Nothing account-specific is hard-coded in the mini-program.
@@ -22,22 +28,38 @@ export interface ChosenMedia {
 }
 
 export interface UploadItemView {
+  /** The VOD title (what the row is called). */
   name: string;
+  /** WeChat's temp file name (调试 only). */
+  fileName: string;
+  /** The picked video's thumbnail (thumbTempFilePath) or the picked image; '' → the page draws a placeholder. */
+  thumb: string;
   kind: 'video' | 'image';
   size: string;
   /** Official VODUpload state: Ready / Uploading / Success / Failure / Canceled / Stoped. */
   state: string;
   stateText: string;
+  /** TDesign tag theme of the state: default / primary / warning / success / danger. */
+  tagTheme: string;
   /** 0..100 (integer) */
   percent: number;
   speed: string;
   eta: string;
-  /** VideoId or ImageURL after success. */
+  /** The line under the progress bar: "30% · 10.0 MB · 4.2 MB/s · 剩余 2秒", "等待上传", "2.0 MB · 已保存到点播". */
+  metaText: string;
+  /** VideoId or ImageURL after success (调试 only). */
   result: string;
+  /** What went wrong, for the user (Chinese, no codes). */
   error: string;
+  /** The SDK's code and message (调试 only). */
+  errorDetail: string;
   canStop: boolean;
   canResume: boolean;
+  /** 继续 / 重试 / 重新上传 by state. */
+  resumeText: string;
   canCancel: boolean;
+  /** 移除: only rows that are not running (finished, failed, canceled). */
+  canRemove: boolean;
 }
 
 export interface UploadViewState {
@@ -45,6 +67,8 @@ export interface UploadViewState {
   items: UploadItemView[];
   running: boolean;
   message: string;
+  /** The title the user typed for the next picked files ('' → a date title). */
+  titleInput: string;
 }
 
 export interface UploadViewModelOptions {
@@ -57,6 +81,8 @@ export interface UploadViewModelOptions {
   progressIntervalMs?: number;
   /** Extra VODUpload options (partSize, parallel, …). */
   uploader?: Partial<VODUploadOptions>;
+  /** Asks before a destructive step (the page passes one that calls wx.showModal); without it the step runs. */
+  confirm?: (title: string, content: string, confirmText: string) => Promise<boolean>;
 }
 
 const STATE_TEXT: Record<string, string> = {
@@ -67,6 +93,33 @@ const STATE_TEXT: Record<string, string> = {
   Canceled: '已取消',
   Stoped: '已暂停',
 };
+
+const TAG_THEME: Record<string, string> = {
+  Ready: 'default',
+  Uploading: 'primary',
+  Success: 'success',
+  Failure: 'danger',
+  Canceled: 'default',
+  Stoped: 'warning',
+};
+
+/** The line under a row's progress bar. */
+export function metaText(v: Pick<UploadItemView, 'state' | 'percent' | 'size' | 'speed' | 'eta'>): string {
+  if (v.state === 'Success') return [v.size, '已保存到点播'].filter(Boolean).join(' · ');
+  if (v.state === 'Ready' && !v.percent) return ['等待上传', v.size].filter(Boolean).join(' · ');
+  return [`${v.percent}%`, v.size, v.speed, v.eta ? `剩余 ${v.eta}` : ''].filter(Boolean).join(' · ');
+}
+
+/** What the user reads when an upload failed (the code itself goes to 调试). */
+export function friendlyError(code: string, message: string): string {
+  const s = `${code} ${message}`;
+  if (/AccessDenied|Forbidden\b|NoPermission/i.test(s)) return '没有上传权限，请联系应用管理员';
+  if (/network|timeout|request:fail|ECONN|reset/i.test(s)) return '网络连接中断，请检查网络后重试';
+  if (/auth|token|sign|forbidden|expired|credential|Sts/i.test(s)) return '上传凭证无效或已过期，请重试';
+  if (/CRC|md5|mismatch/i.test(s)) return '文件校验失败，请重试';
+  if (/size|too large|quota/i.test(s)) return '文件过大或空间不足';
+  return '上传失败，请重试';
+}
 
 export function formatBytes(n: number | undefined): string {
   if (n === undefined || !isFinite(n)) return '';
@@ -103,7 +156,9 @@ export interface VodClientConfig {
 }
 
 export class UploadViewModel {
-  readonly state: UploadViewState = { mode: 'auth', items: [], running: false, message: '' };
+  readonly state: UploadViewState = { mode: 'auth', items: [], running: false, message: '', titleInput: '' };
+  /** Per file url: its VOD title and thumbnail. */
+  private readonly meta = new Map<string, { title: string; thumb: string }>();
   private readonly o: UploadViewModelOptions;
   private readonly interval: number;
   /** Per file url: last progress patch time, and a pending trailing patch. */
@@ -198,6 +253,11 @@ export class UploadViewModel {
     return typeof t === 'string' && t ? t : defaultTitle(info.isImage ? 'image' : 'video');
   }
 
+  /** The title for the next picked files. */
+  setTitle(title: string): void {
+    this.emit({ titleInput: (this.state.titleInput = String(title || '').slice(0, 128)) });
+  }
+
   setMode(mode: UploadMode): void {
     if (mode !== 'auth' && mode !== 'sts') return;
     this.state.mode = mode;
@@ -224,7 +284,10 @@ export class UploadViewModel {
   addFiles(files: ChosenMedia[]): number {
     if (!this.up) throw new Error('UploadViewModel: call load() before addFiles().');
     let added = 0;
+    const typed = this.state.titleInput.trim();
+    const n = files.length;
     for (const f of files) {
+      const title = typed ? (n > 1 ? `${typed} ${added + 1}` : typed) : n > 1 ? `${defaultTitle(f.fileType)} (${added + 1})` : defaultTitle(f.fileType);
       // no `name`: the SDK shows / sends the temp file's name (right extension) as FileName but keeps it out of the
       // resume fingerprint, so the same video picked again after a restart (new temp path) still resumes
       const ok = this.uploader.addFile(
@@ -232,10 +295,16 @@ export class UploadViewModel {
         null,
         null,
         null,
-        JSON.stringify({ Vod: { Title: defaultTitle(f.fileType), UserData: { Source: 'mp-media-kit-demo' } } }),
+        JSON.stringify({ Vod: { Title: title, UserData: { Source: 'mp-media-kit-demo' } } }),
       );
-      if (ok) added++;
+      if (ok) {
+        added++;
+        this.meta.set(f.tempFilePath, { title, thumb: f.fileType === 'image' ? f.tempFilePath : f.thumbTempFilePath || '' });
+      }
     }
+    if (added && typed) this.emit({ titleInput: (this.state.titleInput = '') });
+    // addFileSuccess pushed the list before the titles were known
+    if (added) this.pushList();
     if (added) this.start();
     else if (files.length) this.emit({ message: (this.state.message = '文件已在队列中') });
     return added;
@@ -271,14 +340,28 @@ export class UploadViewModel {
     if (!this.state.running) this.start();
   }
 
-  cancel(index: number): void {
-    if (!this.up) return;
+  /** 取消上传: asks first (the parts sent so far are dropped from the queue's work); the row stays, 重新上传 restarts it. */
+  async cancel(index: number): Promise<boolean> {
+    if (!this.up) return false;
     const info = this.up.listFiles()[index];
-    if (info && this.uploader.cancelFile(index)) this.patchItem(info);
+    if (!info || !(info.state === 'Ready' || info.state === 'Uploading' || info.state === 'Stoped')) return false;
+    const title = this.meta.get(info.url)?.title || '这个文件';
+    if (this.o.confirm && !(await this.o.confirm('取消上传？', `「${title}」将停止上传，之后可以点「重新上传」再传。`, '取消上传'))) return false;
+    const i = this.up.listFiles().indexOf(info); // the list may have changed while the dialog was open
+    if (i < 0 || !this.uploader.cancelFile(i)) return false;
+    this.patchItem(info);
+    return true;
   }
 
+  /** 移除: takes a row that is not running off the list (an uploaded video stays in VOD). */
   remove(index: number): void {
-    if (this.up && this.up.deleteFile(index)) this.pushList();
+    if (!this.up) return;
+    const info = this.up.listFiles()[index];
+    if (!info || info.state === 'Uploading') return;
+    if (this.up.deleteFile(index)) {
+      this.meta.delete(info.url);
+      this.pushList();
+    }
   }
 
   destroy(): void {
@@ -291,21 +374,36 @@ export class UploadViewModel {
   // ---------------------------------------------------------------- view mapping
 
   private view(info: VODUploadInfo): UploadItemView {
+    const v = this.viewOf(info);
+    v.metaText = metaText(v);
+    return v;
+  }
+
+  private viewOf(info: VODUploadInfo): UploadItemView {
     const s = info.state;
+    const m = this.meta.get(info.url);
+    const err = s === 'Failure' && info.error ? info.error : undefined;
     return {
-      name: info.file.name,
+      name: m ? m.title : this.title(info),
+      fileName: info.file.name,
+      thumb: m ? m.thumb : '',
       kind: info.isImage ? 'image' : 'video',
       size: formatBytes(info.fileSize),
       state: s,
       stateText: STATE_TEXT[s] || s,
+      tagTheme: TAG_THEME[s] || 'default',
       percent: Math.floor(info.loaded * 100),
       speed: s === 'Uploading' && info.speed > 0 ? `${formatBytes(Math.round(info.speed))}/s` : '',
       eta: s === 'Uploading' ? formatEta(info.eta) : '',
+      metaText: '',
       result: s === 'Success' ? (info.isImage ? info.imageURL || info.imageId || '' : info.videoId || '') : '',
-      error: s === 'Failure' && info.error ? `${info.error.code}: ${info.error.message}` : '',
+      error: err ? friendlyError(String(err.code), String(err.message)) : '',
+      errorDetail: err ? `${err.code}: ${err.message}` : '',
       canStop: s === 'Uploading',
       canResume: s === 'Stoped' || s === 'Canceled' || s === 'Failure',
-      canCancel: s === 'Ready' || s === 'Uploading' || s === 'Stoped' || s === 'Failure',
+      resumeText: s === 'Failure' ? '重试' : s === 'Canceled' ? '重新上传' : '继续',
+      canCancel: s === 'Ready' || s === 'Uploading' || s === 'Stoped',
+      canRemove: s === 'Success' || s === 'Failure' || s === 'Canceled',
     };
   }
 
@@ -355,7 +453,8 @@ export class UploadViewModel {
       item.percent = v.percent;
       item.speed = v.speed;
       item.eta = v.eta;
-      this.emit({ [`items[${i}].percent`]: v.percent, [`items[${i}].speed`]: v.speed, [`items[${i}].eta`]: v.eta });
+      item.metaText = v.metaText;
+      this.emit({ [`items[${i}].percent`]: v.percent, [`items[${i}].speed`]: v.speed, [`items[${i}].eta`]: v.eta, [`items[${i}].metaText`]: v.metaText });
     };
     if (now - t.last >= this.interval) send();
     else if (t.timer === undefined) t.timer = this.o.adapter.setTimeout(send, this.interval - (now - t.last));

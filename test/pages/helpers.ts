@@ -8,6 +8,7 @@
  *   await env.close();
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startStackProcess, StackProcess } from '../harness/stack-process';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
@@ -35,9 +36,16 @@ export type PageStack = StackProcess;
 
 export interface PageEnv {
   stack: PageStack;
+  /** The running app's wx runtime (a new one after relaunch()). */
   runtime: WxRuntime;
   appClient: AppClient;
   ui: UiLog;
+  /**
+   * The app is killed (runtime.kill(): nothing reaches it any more, storage writes after the kill are lost) and
+   * started again: a new runtime on the same sandbox (storage, user files), installed as `wx`, logged in again.
+   * Unload the old page first (without it its view-model lives on in the test process).
+   */
+  relaunch(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,11 +53,11 @@ let current: PageEnv | undefined;
 
 export async function startPageEnv(opts: { openid?: string; stackEnv?: Record<string, string> } = {}): Promise<PageEnv> {
   const stack = await startStackProcess({ env: opts.stackEnv });
-  const runtime = createWxRuntime({
-    wechatUrl: stack.cloud.wechat,
-    openid: opts.openid || `opage${Math.random().toString(36).slice(2, 12)}`,
-    backgroundInterruptMs: 200,
-  });
+  // the env's own sandbox (not the runtime's): it outlives a killed runtime, so relaunch() finds the same storage
+  const sandboxDir = fs.mkdtempSync(path.join(os.tmpdir(), 'page-env-'));
+  const openid = opts.openid || `opage${Math.random().toString(36).slice(2, 12)}`;
+  const newRuntime = () => createWxRuntime({ wechatUrl: stack.cloud.wechat, openid, backgroundInterruptMs: 200, sandboxDir });
+  let runtime = newRuntime();
   const stub = (globalThis as unknown as { wx?: Record<string, unknown> }).wx || {};
   runtime.install();
   const ui: UiLog = { toasts: [], modals: [], navigations: [], modalAnswer: 'confirm', pullDownStopped: 0 };
@@ -93,32 +101,45 @@ export async function startPageEnv(opts: { openid?: string; stackEnv?: Record<st
     setClipboardData: (o: object) => call(o, { errMsg: 'setClipboardData:ok' }),
     vibrateShort: () => undefined,
   };
-  const real = runtime.wx as Record<string, unknown>;
-  // The runtime's real APIs first, then our scripted UI APIs, then simulate's stub for anything else
-  // (createSelectorQuery, nextTick …).
-  (globalThis as unknown as { wx: unknown }).wx = new Proxy(real, {
-    get(target, key: string) {
-      if (key in target) return target[key];
-      if (key in uiApis) return uiApis[key];
-      return (stub as Record<string, unknown>)[key];
-    },
-    has(target, key: string) {
-      return key in target || key in uiApis || key in stub;
-    },
-  });
-  real.setStorageSync && (real.setStorageSync as (k: string, v: unknown) => void)(APP_SERVER_OVERRIDE_KEY, stack.appServerUrl);
-  resetAppServices();
-  const appClient = getAppClient();
-  await appClient.login();
+  const install = async (rt: WxRuntime): Promise<AppClient> => {
+    const real = rt.wx as Record<string, unknown>;
+    // The runtime's real APIs first, then our scripted UI APIs, then simulate's stub for anything else
+    // (createSelectorQuery, nextTick …).
+    (globalThis as unknown as { wx: unknown }).wx = new Proxy(real, {
+      get(target, key: string) {
+        if (key in target) return target[key];
+        if (key in uiApis) return uiApis[key];
+        return (stub as Record<string, unknown>)[key];
+      },
+      has(target, key: string) {
+        return key in target || key in uiApis || key in stub;
+      },
+    });
+    real.setStorageSync && (real.setStorageSync as (k: string, v: unknown) => void)(APP_SERVER_OVERRIDE_KEY, stack.appServerUrl);
+    resetAppServices();
+    const client = getAppClient();
+    await client.login();
+    return client;
+  };
+  const appClient = await install(runtime);
   const env: PageEnv = {
     stack,
     runtime,
     appClient,
     ui,
+    async relaunch() {
+      await runtime.kill();
+      await runtime.close();
+      runtime = newRuntime();
+      runtime.install();
+      env.runtime = runtime;
+      env.appClient = await install(runtime);
+    },
     async close() {
       resetAppServices();
       await runtime.close();
       await stack.close();
+      fs.rmSync(sandboxDir, { recursive: true, force: true });
       if (current === env) current = undefined;
     },
   };

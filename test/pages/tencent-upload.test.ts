@@ -32,7 +32,7 @@ describe('upload page, 腾讯云 tab', () => {
     const p = page;
     expect(p.data().provider).toBe('aliyun');
     expect(p.query('.choose-video')).toBeTruthy();
-    await p.tap('.tab-tencent');
+    await p.tap('.provider-switch >>> .t-segmented-item-1');
     expect(p.data().provider).toBe('tencent');
     expect(p.query('.choose-video')).toBeFalsy();
     expect(p.query('.t-empty')).toBeTruthy();
@@ -46,6 +46,7 @@ describe('upload page, 腾讯云 tab', () => {
     await p.until(() => p.data().titems.length === 1 && p.data().titems[0].state === 'uploaded', 30000);
     const item = p.data().titems[0];
     expect(item).toMatchObject({ percent: 100, stateText: '已上传', fileId: expect.stringMatching(/^\d+$/), error: '' });
+    expect(String(p.query('.titem-0').dom.textContent)).not.toContain(item.fileId); // the FileId is in 调试
     await p.until(() => p.data().titems[0].vodState === 'ready' && !!p.data().titems[0].playUrl, 30000);
     expect(p.data().titems[0].vodStateText).toBe('可播放');
     const player = p.query('.titem-0 .t-player');
@@ -55,14 +56,14 @@ describe('upload page, 腾讯云 tab', () => {
     expect((await fetchBytes(p.data().titems[0].coverUrl)).equals(readFileSync(env.runtime.files.realPath(cover)))).toBe(true);
     const mine = await env.appClient.call<{ videos: Array<{ fileId: string; state: string }> }>('GET', '/api/tencent-vod/videos');
     expect(mine.videos.find((v) => v.fileId === item.fileId)).toMatchObject({ state: 'ready' });
-    await p.tap('.tab-aliyun');
+    await p.tap('.provider-switch >>> .t-segmented-item-0');
     expect(p.query('.choose-video')).toBeTruthy();
   });
 
   test('pause / resume / cancel from the item buttons', async () => {
     page = await renderPage('pages/upload/index');
     const p = page;
-    await p.tap('.tab-tencent');
+    await p.tap('.provider-switch >>> .t-segmented-item-1');
     env.runtime.faults.add({ match: { method: 'PUT', url: /partNumber=/ }, times: Infinity, action: { type: 'delay', ms: 150 } });
     const a = env.runtime.files.writeTempSized('t-a.mp4', 17 * 1024 * 1024, 7);
     env.runtime.media.enqueue([{ tempFilePath: a, fileType: 'video', duration: 5 }]);
@@ -81,7 +82,9 @@ describe('upload page, 腾讯云 tab', () => {
     env.runtime.media.enqueue([{ tempFilePath: b, fileType: 'video', duration: 5 }]);
     await p.tap('.t-choose');
     await p.until(() => p.data().titems.length === 2);
+    const modals = env.ui.modals.length;
     await p.tap('.titem-1 .t-cancel');
+    expect(env.ui.modals.slice(modals)).toEqual([{ title: '取消上传？', content: expect.any(String) }]);
     await p.until(() => p.data().titems[1].state === 'canceled');
     expect(p.data().titems[1]).toMatchObject({ stateText: '已取消', error: '', canCancel: false });
   });

@@ -27,9 +27,21 @@ afterEach(() => {
   page = undefined;
 });
 
+/** An attribute as rendered (miniprogram-simulate keeps <image src> on the node, not in the DOM attribute). */
+const attr = (p: RenderedPage, selector: string, name: string): unknown => {
+  const el = p.query(selector);
+  if (!el) return undefined;
+  const a = (el.toJSON().attrs as Array<{ name: string; value: unknown }>).find((x) => x.name === name);
+  return a && a.value;
+};
+
+type Node = string | { children: Node[] };
+const flat = (n: Node): string => (typeof n === 'string' ? n : n.children.map(flat).join(''));
+/** The text shown, library components (virtual hosts, no DOM node of their own) included. */
 const text = (p: RenderedPage, selector: string) => {
   const el = p.query(selector);
-  return el ? String(el.dom.textContent).trim() : '';
+  if (!el) return '';
+  return (el.dom ? String(el.dom.textContent) : flat(JSON.parse(JSON.stringify(el.toJSON())))).trim();
 };
 
 function adminJson<T>(url: string): Promise<T> {
@@ -64,32 +76,39 @@ describe('upload page', () => {
     await p.tap('.choose-video');
     await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Success');
     const item = p.data().items[0];
-    expect(item).toMatchObject({ name: 'page-video.mp4', kind: 'video', state: 'Success', stateText: '已完成', percent: 100, error: '' });
+    expect(item).toMatchObject({ fileName: 'page-video.mp4', kind: 'video', state: 'Success', stateText: '已完成', tagTheme: 'success', percent: 100, error: '' });
+    // the row is named by its VOD title, the temp file name and the VideoId are in 调试 only
+    expect(item.name).toMatch(/^视频 \d{4}-\d\d-\d\d \d\d:\d\d$/);
+    expect(text(p, '.item-0 .name')).toBe(item.name);
     expect(item.result).toMatch(/^[0-9a-f]{32}$/);
-    expect(text(p, '.item-0 .result')).toContain(item.result);
+    expect(text(p, '.item-0')).not.toContain(item.result);
+    expect(text(p, '.item-0')).not.toContain('page-video');
+    expect(text(p, '.debug-item-0 .result')).toContain(item.result);
     await p.until(() => p.data().running === false && p.data().message === '队列已完成');
     const video = await env.appClient.call<Record<string, unknown>>('GET', `/api/vod/videos/${item.result}`);
     expect(JSON.stringify(video)).toContain('UploadSucc');
     const record = await adminJson<{ bucket: string; key: string; Title: string; FileName: string }>(`${env.stack.cloud.vod}/_admin/videos/${item.result}`);
     // a meaningful title, never the temp file's name; FileName keeps the extension
-    expect(record.Title).toMatch(/^视频 \d{4}-\d\d-\d\d \d\d:\d\d$/);
+    expect(record.Title).toBe(item.name);
     for (const bad of ['tmp', 'wxfile', 'http', 'page-video']) expect(record.Title).not.toContain(bad);
     expect(record.FileName).toMatch(/\.mp4$/);
     const stored = await ossObject(record.bucket, record.key);
     expect(stored.equals(readFileSync(env.runtime.files.realPath(path)))).toBe(true);
   });
 
-  test('STS mode switch: an image uploads through CreateUploadImage and shows its ImageURL', async () => {
+  test('STS mode switch (in 调试): an image uploads through CreateUploadImage, the image is its own thumbnail, the ImageURL is in 调试', async () => {
     page = await renderPage('pages/upload/index');
     const p = page;
-    await p.dispatch('.mode-switch', 'change', { value: true });
+    await p.tap('.mode-switch');
     expect(p.data().mode).toBe('sts');
     const path = env.runtime.files.writeTemp('page-pic.png', Buffer.alloc(4000, 7));
     env.runtime.media.enqueue([{ tempFilePath: path, fileType: 'image' }]);
     await p.tap('.choose-image');
     await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Success');
-    expect(p.data().items[0]).toMatchObject({ kind: 'image', percent: 100 });
+    expect(p.data().items[0]).toMatchObject({ kind: 'image', percent: 100, thumb: path });
+    expect(attr(p, '.item-0 .thumb-img', 'src')).toBe(path);
     expect(p.data().items[0].result).toMatch(/^https?:\/\/.+\.png/);
+    expect(text(p, '.debug-item-0 .result')).toBe(p.data().items[0].result);
     expect(env.runtime.requests.some((r) => /Action=CreateUploadImage/.test(r.url))).toBe(true);
   });
 
@@ -131,7 +150,7 @@ describe('upload page', () => {
     expect(p.vm<UploadViewModel>().uploader.options.userId).toBe(ACCOUNT_ID);
   });
 
-  test('stop / resume / cancel / delete from the item buttons', async () => {
+  test('暂停 / 继续 / 取消上传 (asks first; declining keeps it) / 移除 from the item buttons', async () => {
     page = await renderPage('pages/upload/index');
     const p = page;
     // every part upload waits at a gate the test opens: the queue cannot finish while the buttons are pressed
@@ -155,8 +174,17 @@ describe('upload page', () => {
     const stoppedAt = p.data().items[0].percent;
     expect(stoppedAt).toBeGreaterThan(0);
     expect(stoppedAt).toBeLessThan(100);
+    expect(p.query('.item-1 .delete')).toBeFalsy(); // a queued file is canceled, not removed
+    env.ui.modalAnswer = 'cancel';
+    const modals = env.ui.modals.length;
     await p.tap('.item-1 .cancel');
-    expect(p.data().items[1].state).toBe('Canceled');
+    expect(env.ui.modals.slice(modals)).toEqual([{ title: '取消上传？', content: expect.stringContaining(p.data().items[1].name) }]);
+    expect(p.data().items[1].state).toBe('Ready');
+    env.ui.modalAnswer = 'confirm';
+    await p.tap('.item-1 .cancel');
+    await p.until(() => p.data().items[1].state === 'Canceled');
+    expect(p.data().items[1]).toMatchObject({ stateText: '已取消', canRemove: true, canResume: true, resumeText: '重新上传' });
+    env.ui.modalAnswer = 'confirm';
     parts.open();
     await p.tap('.item-0 .resume');
     await p.until(() => p.data().items[0].state === 'Success');
@@ -164,10 +192,64 @@ describe('upload page', () => {
     expect(p.data().items[1].state).toBe('Canceled');
     await p.tap('.item-1 .delete');
     expect(p.data().items).toHaveLength(1);
-    expect(p.data().items[0].name).toBe('page-a.mp4');
+    expect(p.data().items[0].fileName).toBe('page-a.mp4');
     await p.tap('.item-0 .delete');
     expect(p.data().items).toHaveLength(0);
     expect(p.query('.empty')).toBeTruthy();
+  });
+
+  test('a typed title names the VOD video and the row (numbered for several files); a picked video\'s thumbTempFilePath is its thumbnail', async () => {
+    page = await renderPage('pages/upload/index');
+    const p = page;
+    await p.input('.title-input', '周末骑行');
+    const a = env.runtime.files.writeTempSized('ride-a.mp4', 300 * 1024, 51);
+    const b = env.runtime.files.writeTempSized('ride-b.mp4', 200 * 1024, 52);
+    const thumb = env.runtime.files.writeTemp('ride-a.jpg', Buffer.alloc(900, 9));
+    env.runtime.media.enqueue([
+      { tempFilePath: a, fileType: 'video', duration: 2, thumbTempFilePath: thumb },
+      { tempFilePath: b, fileType: 'video', duration: 2 },
+    ]);
+    await p.tap('.choose-video');
+    await p.until(() => p.data().items.length === 2 && p.data().items.every((i: { state: string }) => i.state === 'Success'));
+    expect(p.data().items.map((i: { name: string }) => i.name)).toEqual(['周末骑行 1', '周末骑行 2']);
+    expect(p.data().titleInput).toBe(''); // used once
+    expect(attr(p, '.item-0 .thumb-img', 'src')).toBe(thumb);
+    expect(p.query('.item-1 .thumb-img')).toBeFalsy();
+    expect(p.query('.item-1 .thumb-ph-video')).toBeTruthy();
+    const vid = p.data().items[0].result;
+    const record = await adminJson<{ Title: string }>(`${env.stack.cloud.vod}/_admin/videos/${vid}`);
+    expect(record.Title).toBe('周末骑行 1');
+  });
+
+  test('empty state: a TDesign empty state whose action opens the picker; no icon-font glyphs on the page', async () => {
+    page = await renderPage('pages/upload/index');
+    const p = page;
+    expect(text(p, '.empty')).toContain('还没有上传任务');
+    expect(JSON.stringify(p.comp.toJSON())).not.toMatch(/t-icon-base/);
+    const v = env.runtime.files.writeTempSized('from-empty.mp4', 100 * 1024, 53);
+    env.runtime.media.enqueue([{ tempFilePath: v, fileType: 'video' }]);
+    await p.tap('.empty-choose');
+    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Success');
+    expect(p.query('.empty')).toBeFalsy();
+    expect(JSON.stringify(p.comp.toJSON())).not.toMatch(/t-icon-base/);
+  });
+
+  test('a failed upload (OSS answers AccessDenied) says what happened in Chinese (重试 / 移除); the SDK\'s code is in 调试', async () => {
+    page = await renderPage('pages/upload/index');
+    const p = page;
+    const denied = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>You have no right to access this object.</Message></Error>';
+    env.runtime.faults.add({ match: { method: 'PUT' }, times: Infinity, action: { type: 'status', status: 403, body: denied, headers: { 'Content-Type': 'application/xml' } } });
+    const v = env.runtime.files.writeTempSized('fails.mp4', 3 * 1024 * 1024 + 1, 54);
+    env.runtime.media.enqueue([{ tempFilePath: v, fileType: 'video' }]);
+    await p.tap('.choose-video');
+    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Failure', 20000);
+    const item = p.data().items[0];
+    expect(item).toMatchObject({ error: '没有上传权限，请联系应用管理员', tagTheme: 'danger', resumeText: '重试', canRemove: true, canCancel: false });
+    expect(text(p, '.item-0 .item-error')).toBe(item.error);
+    expect(item.errorDetail).toMatch(/^AccessDenied: /);
+    expect(text(p, '.item-0')).not.toContain(item.errorDetail);
+    expect(text(p, '.debug-item-0 .error-detail')).toBe(item.errorDetail);
+    expect(text(p, '.item-0 .resume')).toBe('重试');
   });
 });
 
@@ -226,9 +308,10 @@ describe('upload view-model', () => {
     const progressPatches = patches.filter((p) => Object.keys(p).some((k) => k.startsWith('items[0].percent')));
     expect(progressPatches.length).toBeGreaterThanOrEqual(8);
     expect(progressPatches.length).toBeLessThanOrEqual(4 * 2 + 1); // ≤ 4/s over 2 s, plus the trailing one
-    for (const p of progressPatches) expect(Object.keys(p).sort()).toEqual(['items[0].eta', 'items[0].percent', 'items[0].speed']);
+    for (const p of progressPatches) expect(Object.keys(p).sort()).toEqual(['items[0].eta', 'items[0].metaText', 'items[0].percent', 'items[0].speed']);
     expect(progressPatches[progressPatches.length - 1]['items[0].percent']).toBe(Math.floor((100 / 101) * 100));
-    expect(JSON.stringify(progressPatches[0]).length).toBeLessThan(120);
+    expect(JSON.stringify(progressPatches[0]).length).toBeLessThan(180);
+    expect(progressPatches[0]['items[0].metaText']).toMatch(/^\d+% · 10\.0 MB · 5\.0 MB\/s · 剩余 \d+秒$/);
     vm.destroy();
   });
 

@@ -27,7 +27,13 @@ const covered = new Set<string>();
 beforeAll(async () => {
   if (!OUT) throw new Error('SCREENSHOTS_OUT is not set: run `npm run screenshots`');
   env = await startPageEnv({ openid: 'oScreenshots00001' });
-  // Record run-time titles (the events page sets "<device> · 事件列表").
+  recordTitles();
+  const r = await env.appClient.call<{ data: { list: Array<{ deviceId: string; name: string }> } }>('POST', '/api/iot/devices/list', {});
+  devices = r.data.list;
+});
+
+/** Record run-time titles (the events page sets "<device> · 事件列表"); again after env.relaunch() installs a new wx. */
+function recordTitles(): void {
   const g = globalThis as unknown as { wx: Record<string, unknown> };
   const inner = g.wx;
   g.wx = new Proxy(inner, {
@@ -43,9 +49,7 @@ beforeAll(async () => {
       return target[key];
     },
   });
-  const r = await env.appClient.call<{ data: { list: Array<{ deviceId: string; name: string }> } }>('POST', '/api/iot/devices/list', {});
-  devices = r.data.list;
-});
+}
 
 afterEach(() => {
   env.runtime.faults.clear();
@@ -66,13 +70,28 @@ function collectImageUrls(node: WxNode | string, out: Set<string>): void {
   const tag = node.tagName.replace(/^wx-/, '');
   for (const a of node.attrs) {
     const v = typeof a.value === 'string' ? a.value : '';
-    if (!/^https?:\/\//.test(v)) continue;
+    if (!/^(https?:\/\/|wxfile:\/\/)/.test(v)) continue;
     if (((tag === 'image' || tag === 'cover-image') && a.name === 'src') || (tag === 'video' && a.name === 'poster')) out.add(v);
   }
   node.children.forEach((c) => collectImageUrls(c, out));
 }
 
+/** A file of the app's sandbox (http://tmp/…, http://usr/… in DevTools; wxfile://… on a phone), if it is one. */
+function sandboxDataUri(url: string): string | undefined {
+  let file: string;
+  try {
+    file = env.runtime.files.realPath(url);
+  } catch {
+    return undefined;
+  }
+  if (!fs.existsSync(file)) return undefined;
+  const ext = path.extname(url).toLowerCase();
+  const type = ext === '.png' ? 'image/png' : ext === '.webp' ? 'image/webp' : 'image/jpeg';
+  return `data:${type};base64,${fs.readFileSync(file).toString('base64')}`;
+}
+
 function fetchDataUri(url: string): Promise<string | undefined> {
+  if (/^(http:\/\/(tmp|usr)\/|wxfile:\/\/)/.test(url)) return Promise.resolve(sandboxDataUri(url));
   return new Promise((resolve) =>
     env.runtime.wx.request({
       url,
@@ -104,63 +123,159 @@ async function shot(name: string, pagePath: string, p: RenderedPage, caption: st
 
 const held = (re: RegExp) => env.runtime.requests.filter((r) => r.fault === `delay:${HOLD.ms}` && re.test(r.url)).length;
 
+/** A real picture for what the user picks: the sample clip's cover (a video's thumbTempFilePath, or an image). */
+const COVER = fs.readFileSync(path.join(__dirname, '../../server/cloud/media/clip-6s/cover.jpg'));
+
 describe('上传 upload', () => {
   const PAGE = 'pages/upload/index';
 
   test('empty', async () => {
     const p = await show(PAGE);
     expect(p.query('.empty')).toBeTruthy();
-    await shot('upload-empty', PAGE, p, '上传：空队列');
+    await shot('upload-empty', PAGE, p, '上传：空队列（空状态带操作按钮）');
   });
 
   test('in progress: parts 1–3 of a 10 MB video done, the rest held; a second file waits', async () => {
     const p = await show(PAGE);
     // Parts are 1 MB, 5 in flight: let 3 finish, hold 4–10, so the item rests at 30 % with its speed and ETA.
     env.runtime.faults.add({ match: { method: 'PUT', url: /partNumber=([4-9]|10)(&|$)/ }, times: Infinity, action: HOLD });
-    const a = env.runtime.files.writeTempSized('城市夜景-航拍.mp4', 10 * 1024 * 1024, 41);
-    const b = env.runtime.files.writeTempSized('家庭聚会.mp4', 3 * 1024 * 1024 + 5, 42);
-    env.runtime.media.enqueue([
-      { tempFilePath: a, fileType: 'video', duration: 12 },
-      { tempFilePath: b, fileType: 'video', duration: 5 },
-    ]);
+    const a = env.runtime.files.writeTempSized('tmp_8f7e2a.mp4', 10 * 1024 * 1024, 41);
+    const thumb = env.runtime.files.writeTemp('tmp_8f7e2a_thumb.jpg', COVER);
+    const b = env.runtime.files.writeTempSized('tmp_3c9d01.mp4', 3 * 1024 * 1024 + 5, 42);
+    await p.input('.title-input', '城市夜景航拍');
+    env.runtime.media.enqueue([{ tempFilePath: a, fileType: 'video', duration: 12, thumbTempFilePath: thumb }]);
+    await p.tap('.choose-video');
+    await p.until(() => p.data().items.length === 1);
+    await p.input('.title-input', '家庭聚会');
+    env.runtime.media.enqueue([{ tempFilePath: b, fileType: 'video', duration: 5 }]);
     await p.tap('.choose-video');
     await p.until(() => held(/partNumber=/) >= 2 && p.data().items.length === 2 && p.data().items[0].percent >= 30 && p.data().items[0].speed !== '', 30000);
-    await shot('upload-progress', PAGE, p, '上传：进行中（30 %，速度与剩余时间），第二个文件排队');
+    await shot('upload-progress', PAGE, p, '上传：进行中（标题、缩略图、30 %、速度与剩余时间），第二个文件排队（无缩略图时的占位）');
   });
 
   test('paused: the held upload stopped from its button', async () => {
     const p = await show(PAGE);
     env.runtime.faults.add({ match: { method: 'PUT', url: /partNumber=([3-9]|10)(&|$)/ }, times: Infinity, action: HOLD });
-    const a = env.runtime.files.writeTempSized('会议录像.mp4', 8 * 1024 * 1024, 43);
-    env.runtime.media.enqueue([{ tempFilePath: a, fileType: 'video', duration: 30 }]);
+    const a = env.runtime.files.writeTempSized('tmp_a41b77.mp4', 8 * 1024 * 1024, 43);
+    const thumb = env.runtime.files.writeTemp('tmp_a41b77_thumb.jpg', COVER);
+    await p.input('.title-input', '周会录像');
+    env.runtime.media.enqueue([{ tempFilePath: a, fileType: 'video', duration: 30, thumbTempFilePath: thumb }]);
     await p.tap('.choose-video');
     await p.until(() => held(/partNumber=/) >= 1 && p.data().items.length === 1 && p.data().items[0].percent >= 25, 30000);
     await p.tap('.item-0 .stop');
     await p.until(() => p.data().items[0].state === 'Stoped');
-    await shot('upload-paused', PAGE, p, '上传：已暂停，可继续或取消');
+    await shot('upload-paused', PAGE, p, '上传：已暂停，可继续或取消上传');
   });
 
   test('done: a video and an image uploaded', async () => {
     const p = await show(PAGE);
-    const v = env.runtime.files.writeTempSized('宝宝第一次走路.mp4', 2 * 1024 * 1024 + 3, 44);
-    env.runtime.media.enqueue([{ tempFilePath: v, fileType: 'video', duration: 8 }]);
+    const v = env.runtime.files.writeTempSized('tmp_5be0c3.mp4', 2 * 1024 * 1024 + 3, 44);
+    const thumb = env.runtime.files.writeTemp('tmp_5be0c3_thumb.jpg', COVER);
+    await p.input('.title-input', '宝宝第一次走路');
+    env.runtime.media.enqueue([{ tempFilePath: v, fileType: 'video', duration: 8, thumbTempFilePath: thumb }]);
     await p.tap('.choose-video');
     await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Success', 30000);
-    const img = env.runtime.files.writeTemp('封面.png', Buffer.alloc(48 * 1024, 7));
+    const img = env.runtime.files.writeTemp('tmp_91d2aa.jpg', COVER);
     env.runtime.media.enqueue([{ tempFilePath: img, fileType: 'image' }]);
     await p.tap('.choose-image');
     await p.until(() => p.data().items.length === 2 && p.data().items[1].state === 'Success' && p.data().running === false, 30000);
-    await shot('upload-done', PAGE, p, '上传：完成（VideoId / ImageURL）');
+    await shot('upload-done', PAGE, p, '上传：完成（视频与图片，已保存到点播；VideoId / ImageURL 在调试里）');
   });
 
   test('error: the network drops every part upload (retries spent)', async () => {
     const p = await show(PAGE);
     env.runtime.faults.add({ match: { method: 'PUT' }, times: Infinity, action: { type: 'reset' } });
-    const v = env.runtime.files.writeTempSized('旅行vlog.mp4', 3 * 1024 * 1024 + 9, 45);
+    const v = env.runtime.files.writeTempSized('tmp_e07f45.mp4', 3 * 1024 * 1024 + 9, 45);
     env.runtime.media.enqueue([{ tempFilePath: v, fileType: 'video', duration: 8 }]);
     await p.tap('.choose-video');
     await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'Failure' && p.data().running === false, 60000);
-    await shot('upload-error', PAGE, p, '上传：失败（网络断开，重试用尽）');
+    await shot('upload-error', PAGE, p, '上传：失败（网络断开，重试用尽），可重试或移除');
+  });
+
+  test('腾讯云: a video uploaded with its cover, playable once the event notification says so', async () => {
+    const p = await show(PAGE);
+    await p.tap('.provider-switch >>> .t-segmented-item-1');
+    const cover = env.runtime.files.writeTemp('tmp_c0ver1.jpg', COVER);
+    env.runtime.media.enqueue([{ tempFilePath: cover, fileType: 'image' }]);
+    await p.tap('.t-cover');
+    await p.until(() => p.data().tcover === cover);
+    const v = env.runtime.files.writeTempSized('tmp_7d1e90.mp4', 2 * 1024 * 1024 + 9, 46);
+    env.runtime.media.enqueue([{ tempFilePath: v, fileType: 'video', duration: 3 }]);
+    await p.tap('.t-choose');
+    await p.until(() => p.data().titems.length === 1 && p.data().titems[0].vodState === 'ready' && !!p.data().titems[0].playUrl, 60000);
+    await shot('upload-tencent', PAGE, p, '上传（腾讯云）：已上传，事件通知后可播放');
+  });
+});
+
+describe('下载 download', () => {
+  const PAGE = 'pages/download/index';
+  const clipIndex = (p: RenderedPage) => p.data().videos.findIndex((v: { title: string }) => v.title === '示例短片（6 秒）');
+  const tapVideo = async (p: RenderedPage, i: number) => {
+    p.queryAll('.video')[i].dispatchEvent('tap', { detail: {} });
+    await p.until(() => true);
+  };
+
+  test('first screen: empty queue, the library with Chinese states', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().status === 'ready');
+    await shot('download', PAGE, p, '下载：空队列，视频库（可下载的在前，上传中 / 转码中的置灰并标明）');
+  });
+
+  test('picking a definition (sizes shown)', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().status === 'ready');
+    await tapVideo(p, clipIndex(p));
+    await p.until(() => !!p.data().picking);
+    await shot('download-pick', PAGE, p, '下载：选择清晰度（显示大小）');
+  });
+
+  test('in progress beside a finished one; the finished one plays offline on top', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().status === 'ready');
+    await tapVideo(p, clipIndex(p));
+    await p.until(() => !!p.data().picking);
+    p.queryAll('.track')[0].dispatchEvent('tap', { detail: {} });
+    await p.until(() => p.data().items.length === 1 && p.data().items[0].state === 'completed', 30000);
+    // the HLS track: segment 0 after 300 ms, segment 1 after 900 ms (two progress events the downloader's 250 ms
+    // throttle lets through), segment 2 held: the item rests at 66 %
+    env.runtime.faults.add({ match: { url: /-stream-0\.ts/ }, times: Infinity, action: { type: 'delay', ms: 300 } });
+    env.runtime.faults.add({ match: { url: /-stream-1\.ts/ }, times: Infinity, action: { type: 'delay', ms: 900 } });
+    env.runtime.faults.add({ match: { url: /-stream-2\.ts/ }, times: Infinity, action: HOLD });
+    await tapVideo(p, clipIndex(p));
+    await p.until(() => !!p.data().picking);
+    p.queryAll('.track')[2].dispatchEvent('tap', { detail: {} });
+    await p.until(() => p.data().items.length === 2 && p.data().items[1].percent >= 66 && held(/-stream-2\.ts/) >= 1, 30000);
+    await shot('download-progress', PAGE, p, '下载：一个下载中（进度、速度），一个已完成（播放 / 保存到相册 / 删除）');
+    await p.tap('.item-0 .play');
+    await p.until(() => !!p.data().playing);
+    await shot('download-playing', PAGE, p, '下载：离线播放本地文件（播放器在顶部）');
+    // leave nothing behind for the next state
+    await p.instance.onPause({ currentTarget: { dataset: { id: p.data().items[1].id } } });
+    env.runtime.faults.clear();
+    for (const it of [...p.data().items]) await p.vm<{ manager: { remove(id: string): Promise<void> } }>().manager.remove(it.id);
+  });
+
+  test('after a kill: the unfinished download is back on launch, paused', async () => {
+    const p = await show(PAGE);
+    await p.until(() => p.data().status === 'ready');
+    env.runtime.faults.add({ match: { url: /-stream-[12]\.ts/ }, times: Infinity, action: HOLD });
+    await tapVideo(p, clipIndex(p));
+    await p.until(() => !!p.data().picking);
+    p.queryAll('.track')[2].dispatchEvent('tap', { detail: {} });
+    await p.until(() => p.data().items.length === 1 && held(/-stream-[12]\.ts/) >= 2, 30000);
+    const id = p.data().items[0].id;
+    await p.until(() => {
+      const c = env.runtime.wx.getStorageSync(`mp-media-kit:download:${id}`) as { committed?: number } | '';
+      return !!c && (c.committed || 0) >= 1;
+    });
+    open.splice(open.indexOf(p), 1);
+    p.unload();
+    await env.relaunch();
+    recordTitles();
+    const q = await show(PAGE);
+    await q.until(() => q.data().status === 'ready' && q.data().items.length === 1 && q.data().items[0].stopReason === 'restored');
+    await shot('download-restored', PAGE, q, '下载：上次被关掉时没下完的任务，重新打开后回来（上次未完成，可继续）');
+    await q.vm<{ manager: { remove(id: string): Promise<void> } }>().manager.remove(id);
   });
 });
 

@@ -208,6 +208,8 @@ export function nodeToHtml(node: WxNode | string, ctx: ConvertContext): string {
     case 'movable-area':
     case 'movable-view':
       return `${open('div', cls(), style, id)}${inner()}</div>`;
+    case 'span': // WXML's inline element (base library 2.x; TDesign's segmented labels)
+      return `${open('span', cls(), style, id)}${inner()}</span>`;
     case 'text':
       return `${open('span', cls(flag(node, 'user-select') || flag(node, 'selectable') ? 'wx-selectable' : ''), style, id)}${inner()}</span>`;
     case 'rich-text':
@@ -304,6 +306,7 @@ body { font-family: -apple-system, "PingFang SC", "Helvetica Neue", "Noto Sans C
 .wx-image { display: inline-block; overflow: hidden; width: 320px; height: 240px; background-repeat: no-repeat; background-position: center; vertical-align: top; }
 img.wx-image { height: auto; }
 .wx-button { position: relative; display: block; width: 184px; margin: 0 auto; padding: 8px 24px; font-size: 17px; font-weight: 700; line-height: 1.41176471; text-align: center; border-radius: 8px; color: #06ae56; background: #f2f2f2; overflow: hidden; }
+.wx-button::after { content: " "; position: absolute; top: 0; left: 0; width: 200%; height: 200%; border: 1px solid rgba(0,0,0,.2); transform: scale(.5); transform-origin: 0 0; box-sizing: border-box; border-radius: 10px; pointer-events: none; }
 .wx-button--primary { color: #fff; background: #07c160; }
 .wx-button--warn { color: #fa5151; background: #f2f2f2; }
 .wx-button--mini { display: inline-block; width: auto; padding: 0 12px; font-size: 13px; line-height: 2.3; border-radius: 4px; }

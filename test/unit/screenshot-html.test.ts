@@ -188,3 +188,25 @@ describe('templates rendered by miniprogram-simulate', () => {
     expect(html).toContain('display:none');
   });
 });
+
+describe('inline <span> and the native button border', () => {
+  test('<span> (TDesign segmented labels) is an inline span, not an unknown block', () => {
+    const c = ctx();
+    const html = nodeToHtml(el('wx-span', { class: 't-segmented__item-label' }, ['阿里云']), c);
+    expect(html).toMatch(/^<span[^>]*class="[^"]*t-segmented__item-label[^"]*"[^>]*>阿里云<\/span>$/);
+    expect([...c.unknownTags]).toEqual([]);
+  });
+
+  test('a <button> keeps WeChat\'s ::after border box, which TDesign\'s outline buttons colour', () => {
+    const { html } = pageToHtml(el('wx-view', {}, [el('wx-button', { class: 't-button t-button--outline' }, ['选择图片'])]), {
+      pagePath: 'pages/x/index',
+      window: {},
+      appWxss: '',
+      pageWxss: '',
+      screenWidth: 375,
+      screenHeight: 812,
+    } as Parameters<typeof pageToHtml>[1]);
+    expect(html).toContain('.wx-button::after { content: " "; position: absolute;');
+    expect(html).toMatch(/border: 1px solid rgba\(0,0,0,\.2\)/);
+  });
+});

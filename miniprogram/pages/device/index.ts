@@ -13,8 +13,12 @@ function index(e: WechatMiniprogram.BaseEvent): number {
 }
 
 Component({
-  data: { name: '', loading: false, readonly: [] as unknown[], writable: [] as unknown[], actions: [] as unknown[], debug: [] as unknown[], error: { show: false }, confirm: { show: false } },
+  data: { debugOpen: [] as string[], name: '', loading: false, readonly: [] as unknown[], writable: [] as unknown[], actions: [] as unknown[], debug: [] as unknown[], error: { show: false }, confirm: { show: false } },
   methods: {
+    /** The 调试 panel's open state (its drawn chevron points up when open). */
+    onDebugChange(e: WechatMiniprogram.CustomEvent<{ value: string[] }>) {
+      this.setData({ debugOpen: e.detail.value || [] });
+    },
     onLoad(query: Record<string, string | undefined>) {
       const vm = bindVm(this, new DeviceViewModel({ appClient: getAppClient(), deviceId: query.deviceId || '', onChange: (patch) => this.setData(patch) }));
       this.setData({ ...vm.state, name: query.name ? decodeURIComponent(query.name) : '设备' });

@@ -4,19 +4,36 @@
 import { getAdapter, getAppClient } from '../../services/app';
 import { DownloadViewModel } from '../../viewmodels/download';
 import { bindVm, unbindVm, vmOf } from '../../utils/vm';
+import { confirmDanger } from '../../utils/confirm';
 
 const vm = (page: object) => vmOf<DownloadViewModel>(page);
 const id = (e: WechatMiniprogram.BaseEvent) => String(e.currentTarget.dataset.id);
 
 Component({
-  data: {} as Record<string, unknown>,
+  data: { debugOpen: [] as string[], noticeOk: false } as Record<string, unknown>,
   methods: {
     onLoad() {
       const old = vm(this);
       if (old) old.destroy();
-      const v = bindVm(this, new DownloadViewModel({ appClient: getAppClient(), adapter: getAdapter(), onChange: (patch) => this.setData(patch) }));
+      const v = bindVm(this, new DownloadViewModel({
+          appClient: getAppClient(),
+          adapter: getAdapter(),
+          confirm: confirmDanger,
+          onChange: (patch) => this.setData('notice' in patch ? { ...patch, noticeOk: patch.notice === '已保存到相册' } : patch),
+        }));
       this.setData({ ...v.state });
       return v.init();
+    },
+    onRetry() {
+      const v = vm(this);
+      if (v) {
+        v.state.status = 'loading';
+        this.setData({ status: 'loading' });
+        return v.init();
+      }
+    },
+    onDebugChange(e: WechatMiniprogram.CustomEvent<{ value: string[] }>) {
+      this.setData({ debugOpen: e.detail.value || [] });
     },
     onUnload() {
       const v = vm(this);

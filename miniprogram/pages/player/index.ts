@@ -9,8 +9,12 @@ import { PlayerViewModel } from '../../viewmodels/player';
 import { bindVm, unbindVm, vmOf } from '../../utils/vm';
 
 Component({
-  data: {} as Record<string, unknown>,
+  data: { debugOpen: [] as string[] } as Record<string, unknown>,
   methods: {
+    /** The 调试 panel's open state (its drawn chevron points up when open). */
+    onDebugChange(e: WechatMiniprogram.CustomEvent<{ value: string[] }>) {
+      this.setData({ debugOpen: e.detail.value || [] });
+    },
     onLoad(query: Record<string, string | undefined> = {}) {
       const old = vmOf<PlayerViewModel>(this);
       if (old) old.destroy();

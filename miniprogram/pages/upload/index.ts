@@ -1,19 +1,25 @@
 /**
- * 上传 (upload) page: choose videos or images, watch the queue, stop / resume / cancel / delete, switch between
- * UploadAuth mode (default) and STS mode; the 阿里云 / 腾讯云 switch opens the Tencent VOD tab (viewmodels/tencent-upload.ts).
- * Thin: everything lives in the view-models.
+ * 上传 (upload) page: choose videos or images (with an optional title), watch the queue, 暂停 / 继续 / 取消上传 (asks
+ * first) / 移除; the UploadAuth / STS mode sits in the 调试 section; the 阿里云 / 腾讯云 segmented control switches to
+ * the Tencent VOD view-model (viewmodels/tencent-upload.ts). Thin: everything lives in the view-models.
  */
 import { getAdapter, getAppClient } from '../../services/app';
 import { bindVm, unbindVm, vmOf } from '../../utils/vm';
 import { ChosenMedia, UploadViewModel } from '../../viewmodels/upload';
 import { TencentChosen, TencentUploadViewModel } from '../../viewmodels/tencent-upload';
+import { confirmDanger } from '../../utils/confirm';
+
+const PROVIDERS = [
+  { value: 'aliyun', label: '阿里云' },
+  { value: 'tencent', label: '腾讯云' },
+];
 
 /** The 腾讯云 tab's view-model, one per page instance (the 阿里云 one is bound with bindVm). */
 const tencentVms = new WeakMap<object, TencentUploadViewModel>();
 
 function chooseTencentVideo(): Promise<TencentChosen[]> {
   return new Promise((resolve, reject) => {
-    wx.chooseMedia({ count: 1, mediaType: ['video'], sourceType: ['album', 'camera'], success: (res) => resolve(res.tempFiles.map((f) => ({ tempFilePath: f.tempFilePath, size: f.size }))), fail: reject });
+    wx.chooseMedia({ count: 1, mediaType: ['video'], sourceType: ['album', 'camera'], success: (res) => resolve(res.tempFiles.map((f) => ({ tempFilePath: f.tempFilePath, size: f.size, thumbTempFilePath: f.thumbTempFilePath }))), fail: reject });
   });
 }
 
@@ -40,7 +46,7 @@ function index(e: WechatMiniprogram.BaseEvent): number {
 }
 
 Component({
-  data: { mode: 'auth', items: [] as unknown[], running: false, message: '', provider: 'aliyun', titems: [] as unknown[], tcover: '', tmessage: '' },
+  data: { mode: 'auth', items: [] as unknown[], running: false, message: '', messageError: false, titleInput: '', provider: 'aliyun', providerOptions: PROVIDERS, debugOpen: [] as string[], titems: [] as unknown[], tcover: '', tmessage: '' },
   methods: {
     onLoad() {
       const vm = bindVm(
@@ -49,7 +55,8 @@ Component({
           appClient: getAppClient(),
           adapter: getAdapter(),
           chooseMedia,
-          onChange: (patch) => this.setData(patch),
+          confirm: confirmDanger,
+          onChange: (patch) => this.setData('message' in patch ? { ...patch, messageError: /失败|无效|无法/.test(String(patch.message)) } : patch),
         }),
       );
       this.setData({ ...vm.state });
@@ -73,9 +80,16 @@ Component({
       if (tvm) tvm.destroy();
       tencentVms.delete(this);
     },
-    onProvider(e: WechatMiniprogram.BaseEvent) {
-      const provider = e.currentTarget.dataset.provider === 'tencent' ? 'tencent' : 'aliyun';
+    onProvider(e: WechatMiniprogram.CustomEvent<{ value: string }>) {
+      const provider = e.detail.value === 'tencent' ? 'tencent' : 'aliyun';
       this.setData({ provider });
+    },
+    onDebugChange(e: WechatMiniprogram.CustomEvent<{ value: string[] }>) {
+      this.setData({ debugOpen: e.detail.value || [] });
+    },
+    onTitleInput(e: WechatMiniprogram.CustomEvent<{ value: string }>) {
+      const vm = vmOf<UploadViewModel>(this);
+      if (vm) vm.setTitle(e.detail.value);
     },
     onTencentChoose() {
       const tvm = tencentVms.get(this);
@@ -93,9 +107,10 @@ Component({
       const tvm = tencentVms.get(this);
       if (tvm) tvm.resume(index(e));
     },
-    onTencentCancel(e: WechatMiniprogram.BaseEvent) {
+    async onTencentCancel(e: WechatMiniprogram.BaseEvent) {
       const tvm = tencentVms.get(this);
-      if (tvm) tvm.cancel(index(e));
+      const i = index(e);
+      if (tvm && (await confirmDanger('取消上传？', '这个视频将停止上传。', '取消上传'))) tvm.cancel(i);
     },
     onChooseVideo() {
       const vm = vmOf<UploadViewModel>(this);
@@ -105,7 +120,7 @@ Component({
       const vm = vmOf<UploadViewModel>(this);
       if (vm) return vm.choose('image');
     },
-    onModeChange(e: WechatMiniprogram.SwitchChange) {
+    onModeChange(e: WechatMiniprogram.CustomEvent<{ value: boolean }>) {
       const vm = vmOf<UploadViewModel>(this);
       if (vm) vm.setMode(e.detail.value ? 'sts' : 'auth');
     },
@@ -119,7 +134,7 @@ Component({
     },
     onCancel(e: WechatMiniprogram.BaseEvent) {
       const vm = vmOf<UploadViewModel>(this);
-      if (vm) vm.cancel(index(e));
+      if (vm) return vm.cancel(index(e));
     },
     onDelete(e: WechatMiniprogram.BaseEvent) {
       const vm = vmOf<UploadViewModel>(this);

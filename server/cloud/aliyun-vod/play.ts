@@ -181,7 +181,7 @@ export class PlayCatalog {
     });
     this.samples.set(SAMPLE_VIDEO_IDS.clip, {
       VideoId: SAMPLE_VIDEO_IDS.clip,
-      Title: 'mp-media-kit sample clip (6 s)',
+      Title: '示例短片（6 秒）',
       Status: 'Normal',
       Duration: '6.0',
       CreationTime: created,
@@ -194,7 +194,7 @@ export class PlayCatalog {
     });
     this.samples.set(SAMPLE_VIDEO_IDS.transcoding, {
       VideoId: SAMPLE_VIDEO_IDS.transcoding,
-      Title: 'Still transcoding',
+      Title: '转码中的示例',
       Status: 'Transcoding',
       Duration: '6.0',
       CreationTime: created,
@@ -203,7 +203,7 @@ export class PlayCatalog {
     });
     this.samples.set(SAMPLE_VIDEO_IDS.privateOnly, {
       VideoId: SAMPLE_VIDEO_IDS.privateOnly,
-      Title: 'Aliyun private encryption only',
+      Title: '仅阿里云私有加密的示例',
       Status: 'Normal',
       Duration: '6.0',
       CreationTime: created,
