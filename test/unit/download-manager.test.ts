@@ -3,7 +3,7 @@
  * with maxConcurrent, states, progress patches at most 4 per second per item as path-based patches, and the final
  * state patch always delivered.
  */
-import { createInjectedAdapter, DownloadManager, PlatformAdapter } from 'mp-media-sdk';
+import { AliMediaDownloader, createInjectedAdapter, DownloadManager, PlatformAdapter } from 'mp-media-sdk';
 import type { DownloadItem, HttpResponse, RequestOptions } from 'mp-media-sdk';
 
 const SIZE = 40 * 1024;
@@ -152,5 +152,44 @@ describe('DownloadManager', () => {
     expect(patches.some((x) => x.p['items[0].state'] === 'completed')).toBe(true);
     expect(m.items[0].percent).toBe(100);
     m.destroy();
+  });
+
+  it('downloader progress: a percent throttled within 250 ms goes out when the 250 ms are over (trailing update), never after a stop', async () => {
+    const f = fakeAdapter();
+    const d = new AliMediaDownloader({ adapter: f.adapter, chunkSize: CHUNK, parallel: 1 });
+    d.setSaveDirectory('wxfile://usr/downloads');
+    const seen: Array<{ t: number; pct: number }> = [];
+    d.setDelegate({ onDownloadingProgress: (_d: unknown, pct: number) => seen.push({ t: f.adapter.now(), pct }) });
+    const info = await d.prepare({ vid: 'p', region: 'cn-shanghai', accessKeyId: 'STS.a', accessKeySecret: 's', securityToken: 't', endpoint: 'https://vod.test' } as never);
+    d.selectTrack(info.tracks[0].trackIndex);
+    const done = d.start();
+    await until(() => f.held.length === 1, 'first chunk requested');
+    // two chunks land 10 ms apart: 0 → 10 % goes out, 20 % is throttled
+    f.advance(300);
+    f.held.shift()!();
+    await until(() => f.held.length === 1, 'second chunk requested');
+    f.advance(10);
+    f.held.shift()!();
+    await until(() => f.held.length === 1, 'third chunk requested');
+    expect(seen.map((x) => x.pct)).toEqual([0, 10]);
+    // nothing else arrives; the trailing update brings 20 % once the 250 ms since 10 % are over (callbacks run in a microtask)
+    f.advance(239);
+    await flush();
+    expect(seen.map((x) => x.pct)).toEqual([0, 10]);
+    f.advance(1);
+    await flush();
+    expect(seen.map((x) => x.pct)).toEqual([0, 10, 20]);
+    expect(seen[2].t - seen[1].t).toBe(250);
+    // a throttled percent pending at stop() is dropped
+    f.advance(10);
+    f.held.shift()!();
+    await until(() => f.held.length === 1, 'fourth chunk requested');
+    d.stop();
+    while (f.held.length) f.held.shift()!(); // the fake request ignores aborts: let it answer
+    f.advance(1000);
+    await flush();
+    expect(seen.map((x) => x.pct)).toEqual([0, 10, 20]);
+    void done.catch(() => undefined);
+    d.destroy();
   });
 });

@@ -150,6 +150,7 @@ export class AliMediaDownloader {
   private filePath = '';
   private lastPercent = -1;
   private lastEmit = 0;
+  private progressTimer: unknown = undefined;
   private offShow: (() => void) | undefined;
   private restored: DownloadCheckpoint | undefined;
   /** Why the item is stopped: 'user' (stop()), 'background' (interrupted), 'restored' (after an app restart). */
@@ -593,8 +594,21 @@ export class AliMediaDownloader {
     const pct = total > 0 ? Math.min(100, Math.floor((written * 100) / total)) : 0;
     const now = this.adapter.now();
     if (pct === this.lastPercent) return;
-    // ≤ 4 updates a second (a page can setData that often), but 100 always goes out
-    if (!force && pct < 100 && now - this.lastEmit < 250) return;
+    // ≤ 4 updates a second (a page can setData that often), but 100 always goes out; a throttled percent goes out
+    // when the 250 ms are over (a trailing update), so the last figure shown is never older than that
+    if (!force && pct < 100 && now - this.lastEmit < 250) {
+      if (this.progressTimer === undefined) {
+        this.progressTimer = this.adapter.setTimeout(() => {
+          this.progressTimer = undefined;
+          if (this._state === 'downloading') this.emitProgress(this.progress.written, this.progress.total);
+        }, 250 - (now - this.lastEmit));
+      }
+      return;
+    }
+    if (this.progressTimer !== undefined) {
+      this.adapter.clearTimeout(this.progressTimer);
+      this.progressTimer = undefined;
+    }
     this.lastPercent = pct;
     this.lastEmit = now;
     this.emit('downloading', pct);
