@@ -30,6 +30,7 @@ import { Crc64 } from '../../sdk/src/aliyun/crc64';
 import { choosePartSize } from '../../sdk/src/vod-upload/multipart';
 import { createGate, createWxRuntime } from '../harness/wx-runtime';
 import type { Gate, WxRuntime } from '../harness/wx-runtime';
+import { mulberry32 } from '../../server/cloud/iot/generator';
 
 export interface SoakUrls {
   appServerUrl: string;
@@ -83,17 +84,8 @@ export interface SoakResult {
   summary: string;
 }
 
-/** mulberry32: small, seedable, good enough for test plans. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of the plans: mulberry32, the one the local IoT cloud's event generator uses. */
+export const prng = mulberry32;
 
 type OssOp = 'PostObject' | 'InitiateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload';
 type FaultKind = 'reset' | 'http500' | 'slow';
