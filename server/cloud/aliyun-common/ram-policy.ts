@@ -3,8 +3,9 @@
  * temporary credentials issued with one.
  *
  * Grammar (RAM policy language, Version "1"):
- *   {"Version": "1", "Statement": [{"Effect": "Allow"|"Deny", "Action"|"NotAction": s|[s…],
- *                                   "Resource"|"NotResource": s|[s…], "Condition"?: {…}}]}
+ *   {"Version": "1", "Statement": [{"Effect": "Allow"|"Deny", "Action"|"NotAction": s|[s…], "Resource": s|[s…],
+ *                                   "Condition"?: {…}}]}
+ * (RAM's documented policy elements; RAM has no NotResource, and Principal belongs to resource-based policies only.)
  * STS rejects a Policy that is not such a document with InvalidParameter.PolicyGrammar and one longer than 2048
  * characters with InvalidParameter.PolicySize (AssumeRole error codes, Aliyun STS API reference).
  *
@@ -21,8 +22,7 @@ export interface RamStatement {
   Effect: 'Allow' | 'Deny';
   Action?: string[];
   NotAction?: string[];
-  Resource?: string[];
-  NotResource?: string[];
+  Resource: string[];
   Condition?: Record<string, unknown>;
 }
 
@@ -33,7 +33,7 @@ export interface RamPolicy {
 
 export type PolicyParseResult = { ok: true; policy: RamPolicy } | { ok: false; code: 'InvalidParameter.PolicyGrammar' | 'InvalidParameter.PolicySize'; message: string };
 
-const STATEMENT_KEYS = new Set(['Effect', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
+const STATEMENT_KEYS = new Set(['Effect', 'Action', 'NotAction', 'Resource', 'Condition']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 function stringList(v: unknown): string[] | undefined {
@@ -66,17 +66,15 @@ export function parseRamPolicy(text: string): PolicyParseResult {
     if (!isPlainObject(raw)) return grammar;
     for (const k of Object.keys(raw)) if (!STATEMENT_KEYS.has(k)) return grammar;
     if (raw.Effect !== 'Allow' && raw.Effect !== 'Deny') return grammar;
-    if (('Action' in raw) === ('NotAction' in raw) || ('Resource' in raw) === ('NotResource' in raw)) return grammar;
+    if (('Action' in raw) === ('NotAction' in raw)) return grammar;
     const actions = stringList('Action' in raw ? raw.Action : raw.NotAction);
-    const resources = stringList('Resource' in raw ? raw.Resource : raw.NotResource);
+    const resources = stringList(raw.Resource);
     if (!actions || !resources) return grammar;
     if (!actions.every((a) => ACTION_RE.test(a)) || !resources.every((r) => RESOURCE_RE.test(r))) return grammar;
     if ('Condition' in raw && !isPlainObject(raw.Condition)) return grammar;
-    const st: RamStatement = { Effect: raw.Effect };
+    const st: RamStatement = { Effect: raw.Effect, Resource: resources };
     if ('Action' in raw) st.Action = actions;
     else st.NotAction = actions;
-    if ('Resource' in raw) st.Resource = resources;
-    else st.NotResource = resources;
     if (raw.Condition !== undefined) st.Condition = raw.Condition as Record<string, unknown>;
     statements.push(st);
   }
@@ -109,7 +107,7 @@ export type RamDecision = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
 function statementMatches(st: RamStatement, req: RamRequest): boolean {
   const actionHit = st.Action ? st.Action.some((a) => wildcardMatch(a, req.action, true)) : !st.NotAction!.some((a) => wildcardMatch(a, req.action, true));
   if (!actionHit) return false;
-  return st.Resource ? st.Resource.some((r) => wildcardMatch(r, req.resource)) : !st.NotResource!.some((r) => wildcardMatch(r, req.resource));
+  return st.Resource.some((r) => wildcardMatch(r, req.resource));
 }
 
 /** RAM's decision for one request: explicit Deny, then Allow, else implicit deny. */
