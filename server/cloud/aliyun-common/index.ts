@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { DEV_CREDENTIALS } from '../../dev-credentials';
 import type { CloudContext } from '../context';
+import type { RamPolicy } from './ram-policy';
 
 /** The region the local cloud pretends to be. */
 export const LOCAL_REGION = 'cn-shanghai';
@@ -38,6 +39,11 @@ export interface TempCredential {
   roleSessionName?: string;
   /** For VOD upload credentials: the media they belong to. */
   mediaId?: string;
+  /**
+   * The RAM policy passed to AssumeRole (parsed). Only credentials issued with one are restricted: the local role
+   * itself has full VOD / OSS access, so the effective permissions are this policy's.
+   */
+  policy?: RamPolicy;
 }
 
 export interface AliyunSettings {
@@ -109,7 +115,7 @@ export class AliyunShared {
     renameSync(tmp, this.file);
   }
 
-  issueTemporary(opts: { now: number; durationSeconds: number; scope: CredentialScope; source: 'sts' | 'vod'; roleArn?: string; roleSessionName?: string; mediaId?: string }): TempCredential {
+  issueTemporary(opts: { now: number; durationSeconds: number; scope: CredentialScope; source: 'sts' | 'vod'; roleArn?: string; roleSessionName?: string; mediaId?: string; policy?: RamPolicy }): TempCredential {
     const cred: TempCredential = {
       accessKeyId: `STS.NU${randomBytes(16).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 22)}`,
       accessKeySecret: randomBytes(30).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 40),
@@ -123,6 +129,7 @@ export class AliyunShared {
       roleSessionName: opts.roleSessionName,
       mediaId: opts.mediaId,
     };
+    if (opts.policy) cred.policy = opts.policy;
     this.temps.set(cred.accessKeyId, cred);
     this.save();
     return cred;
@@ -225,6 +232,7 @@ export function registerCredentialAdmin(app: FastifyInstance, ctx: CloudContext)
       source: c.source,
       scope: c.scope,
       mediaId: c.mediaId,
+      policy: c.policy,
       issuedAt: new Date(c.issuedAt).toISOString(),
       expiresAt: new Date(c.expiresAt).toISOString(),
       expired: c.expiresAt <= ctx.now(),

@@ -9,6 +9,7 @@ import { XMLBuilder } from 'fast-xml-parser';
 import { computeRpcSignature, rpcStringToSign } from '../../../sdk/src/aliyun/rpc-signature';
 import type { CloudContext } from '../context';
 import { getAliyunShared, MAX_SKEW_MS, popRequestId, type AliyunShared, type TempCredential } from './index';
+import { evaluateRamPolicy } from './ram-policy';
 import type { FrameworkErrorHandler } from '../../http';
 import { isWellFormedText, nullRecord } from '../../safe-input';
 
@@ -36,6 +37,24 @@ export interface RpcServiceOptions {
   actions: Record<string, RpcAction>;
   /** Reject callers holding object-scoped (VOD UploadAuth) credentials (default true). */
   rejectObjectScoped?: boolean;
+  /** Enforce the RAM policy of STS credentials issued with one (AssumeRole `Policy`). */
+  ram?: RpcRamOptions;
+}
+
+export interface RpcRamOptions {
+  /** The RAM service code: each request is checked as `<service>:<Action>`. */
+  service: string;
+  /** The ARN of what the request touches (VOD authorises per operation only: acs:vod:<region>:<account>:*). */
+  resource: (params: RpcParams) => string;
+  /** The refusal, as the product words it. */
+  deny: () => RpcError;
+  /** Actions any authenticated caller may call whatever its policy (STS GetCallerIdentity). */
+  exempt?: string[];
+  /**
+   * Real API names the local service does not implement: a caller whose policy refuses them gets the RAM refusal
+   * (as from the real service); any other caller gets InvalidAction.NotFound.
+   */
+  knownActions?: string[];
 }
 
 export interface RpcLogEntry {
@@ -145,7 +164,8 @@ export function mountRpcService(app: FastifyInstance, ctx: CloudContext, opts: R
       }
       // A Map, not the actions object: `constructor`, `__proto__` or `toString` name no action.
       const action = actions.get(params.Action);
-      if (!action) throw new RpcError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.');
+      const notFound = () => new RpcError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.');
+      if (!action && !opts.ram?.knownActions?.includes(params.Action)) throw notFound();
       if (!params.Version) throw missing('Version');
       if (params.Version !== opts.version) throw new RpcError(400, 'InvalidVersion', `Specified parameter Version is not valid: ${opts.product} supports ${opts.version}.`);
       if (params.Format && !['JSON', 'XML'].includes(params.Format.toUpperCase())) throw new RpcError(400, 'InvalidParameter.Format', 'Specified parameter Format is not valid (JSON or XML).');
@@ -184,6 +204,12 @@ export function mountRpcService(app: FastifyInstance, ctx: CloudContext, opts: R
       if (opts.rejectObjectScoped !== false && auth.temp && auth.temp.scope.kind === 'object') {
         throw new RpcError(403, 'Forbidden.RAM', "User not authorized to operate on the specified resource, or this API doesn't support RAM.");
       }
+      const ram = opts.ram;
+      if (ram && auth.temp?.policy && !ram.exempt?.includes(params.Action)) {
+        const decision = evaluateRamPolicy(auth.temp.policy, { action: `${ram.service}:${params.Action}`, resource: ram.resource(params) });
+        if (decision !== 'Allow') throw ram.deny();
+      }
+      if (!action) throw notFound();
       const result = await action(params, { accessKeyId: params.AccessKeyId, temp: auth.temp }, requestId);
       return sendBody(reply, format, 200, `${params.Action}Response`, { RequestId: requestId, ...result });
     } catch (e) {

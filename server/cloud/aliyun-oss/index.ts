@@ -18,6 +18,7 @@ import { encodeHeaderValue, headerValueProblem, isHeaderToken, nullRecord } from
 import type { CloudContext, CloudProvider } from '../context';
 import { getAliyunShared, headerText, LOCAL_REGION, ossRequestId, registerCredentialAdmin, releaseAliyunShared, type AliyunShared } from '../aliyun-common';
 import { OssError, E, errorXml, toXml } from './errors';
+import { evaluateRamPolicy } from '../aliyun-common/ram-policy';
 import { authenticate, authenticatePost, checkPolicy, type Principal, type Query } from './auth';
 import { noteFault } from '../request-log';
 import { OssStore, type ObjectMeta, type PartMeta, type UploadMeta } from './store';
@@ -31,6 +32,16 @@ export type OssOp =
   | 'PutObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
   | 'InitiateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
   | 'Options' | 'Unsupported';
+
+/**
+ * The RAM action each operation needs (OSS API reference, "Permissions"): the multipart steps and PostObject need
+ * oss:PutObject, HeadObject needs oss:GetObject.
+ */
+const RAM_ACTION: Partial<Record<OssOp, string>> = {
+  ListBuckets: 'oss:ListBuckets', PutBucket: 'oss:PutBucket', ListObjects: 'oss:ListObjects', ListMultipartUploads: 'oss:ListMultipartUploads',
+  PostObject: 'oss:PutObject', PutObject: 'oss:PutObject', InitiateMultipartUpload: 'oss:PutObject', UploadPart: 'oss:PutObject', CompleteMultipartUpload: 'oss:PutObject',
+  GetObject: 'oss:GetObject', HeadObject: 'oss:GetObject', DeleteObject: 'oss:DeleteObject', AbortMultipartUpload: 'oss:AbortMultipartUpload', ListParts: 'oss:ListParts',
+};
 
 /** Operations a VOD UploadAuth (scoped to one object) may perform. */
 const OBJECT_SCOPED_OPS = new Set<OssOp>(['PutObject', 'PostObject', 'InitiateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts', 'GetObject', 'HeadObject']);
@@ -332,6 +343,13 @@ export function aliyunOssProvider(options: AliyunOssOptions = {}): CloudProvider
           if (!OBJECT_SCOPED_OPS.has(op) || bucket !== scope.bucket || key !== scope.key) {
             throw new OssError(403, 'AccessDenied', `You are forbidden to ${op} ${bucket ? `/${bucket}/${key || ''}` : '/'}: the security token only allows the object it was issued for.`);
           }
+        }
+        // STS credentials issued with a Policy: RAM's verdict on oss:<Action> over acs:oss:<region>:<account>:<bucket>[/<key>]
+        const policy = p.temp?.policy;
+        if (policy) {
+          const action = RAM_ACTION[op] || `oss:${op}`;
+          const arn = `acs:oss:${LOCAL_REGION}:${shared.account.accountId}:${bucket === undefined ? '*' : key === undefined ? bucket : `${bucket}/${key}`}`;
+          if (evaluateRamPolicy(policy, { action, resource: arn }) !== 'Allow') throw new OssError(403, 'AccessDenied', "Access denied by authorizer's policy.");
         }
       }
 

@@ -4,14 +4,17 @@
  * The lifetime is DurationSeconds (900..43200, default 3600) unless the admin API overrides it
  * (POST /_admin/credentials {stsLifetimeSeconds}).
  *
- * The role's policy and an AssumeRole `Policy` are checked for grammar but not enforced: the credentials act for the
- * whole account (like a role with full VOD/OSS access).
+ * The local role has full VOD / OSS access. An AssumeRole `Policy` is checked as STS checks it (grammar →
+ * InvalidParameter.PolicyGrammar, over 2048 characters → InvalidParameter.PolicySize), kept with the credentials, and
+ * enforced by the local VOD (Forbidden.RAM), OSS (AccessDenied) and STS itself (NoPermission for AssumeRole) through
+ * aliyun-common/ram-policy. Credentials issued without a Policy act for the whole role.
  */
 import { randomBytes } from 'node:crypto';
 import { createFastify } from '../../http';
 import type { CloudContext, CloudProvider } from '../context';
 import { getAliyunShared, isoSeconds, registerCredentialAdmin, releaseAliyunShared } from '../aliyun-common';
 import { mountRpcService, required, rpcFrameworkErrors, RpcError } from '../aliyun-common/rpc';
+import { parseRamPolicy, type RamPolicy } from '../aliyun-common/ram-policy';
 
 export function aliyunStsProvider(): CloudProvider {
   return {
@@ -26,6 +29,13 @@ export function aliyunStsProvider(): CloudProvider {
         product: 'Sts',
         hostId: 'sts.aliyuncs.com',
         version: '2015-04-01',
+        // a restricted credential may assume the role again only if its policy allows sts:AssumeRole on it
+        ram: {
+          service: 'sts',
+          resource: (p) => p.RoleArn || `acs:ram::${shared.account.accountId}:role/*`,
+          deny: () => new RpcError(403, 'NoPermission', 'You are not authorized to do this action. You should be authorized by RAM.'),
+          exempt: ['GetCallerIdentity'],
+        },
         actions: {
           AssumeRole: (p) => {
             const arn = required(p, 'RoleArn');
@@ -41,18 +51,14 @@ export function aliyunStsProvider(): CloudProvider {
               duration = /^\d+$/.test(p.DurationSeconds) ? parseInt(p.DurationSeconds, 10) : NaN;
               if (!(duration >= 900 && duration <= 43200)) throw new RpcError(400, 'InvalidParameter.DurationSeconds', 'The Min/Max value of DurationSeconds is 15min/12hr.');
             }
+            let policy: RamPolicy | undefined;
             if (p.Policy !== undefined && p.Policy !== '') {
-              let ok = false;
-              try {
-                const doc = JSON.parse(p.Policy);
-                ok = !!doc && typeof doc === 'object' && Array.isArray(doc.Statement);
-              } catch {
-                ok = false;
-              }
-              if (!ok) throw new RpcError(400, 'InvalidParameter.PolicyGrammar', 'The parameter Policy has not passed grammar check.');
+              const parsed = parseRamPolicy(p.Policy);
+              if (!parsed.ok) throw new RpcError(400, parsed.code, parsed.message);
+              policy = parsed.policy;
             }
             const lifetime = shared.settings.stsLifetimeSeconds || duration;
-            const cred = shared.issueTemporary({ now: ctx.now(), durationSeconds: lifetime, scope: { kind: 'account' }, source: 'sts', roleArn: arn, roleSessionName: session });
+            const cred = shared.issueTemporary({ now: ctx.now(), durationSeconds: lifetime, scope: { kind: 'account' }, source: 'sts', roleArn: arn, roleSessionName: session, policy });
             const roleId = `3${randomBytes(8).readBigUInt64BE().toString().padStart(17, '0').slice(0, 17)}`;
             return {
               AssumedRoleUser: { AssumedRoleId: `${roleId}:${session}`, Arn: `${arn}/${session}` },

@@ -29,6 +29,17 @@ export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'gif'];
 /** Template groups the local VOD knows (anything else: InvalidTemplateGroupId.NotFound). */
 export const KNOWN_TEMPLATE_GROUPS = ['VOD_NO_TRANSCODE', 'localdev-default-template-group'];
 
+/**
+ * Real VOD 2017-03-21 operations the local VOD does not implement. A caller whose RAM policy refuses one gets
+ * Forbidden.RAM (what VOD answers before looking further); anyone else gets InvalidAction.NotFound.
+ */
+export const VOD_UNIMPLEMENTED_ACTIONS = [
+  'DeleteVideo', 'UpdateVideoInfo', 'UpdateVideoInfos', 'GetVideoInfos', 'GetVideoList', 'SearchMedia', 'DeleteImage',
+  'DeleteMezzanines', 'DeleteStream', 'GetMezzanineInfo', 'SubmitTranscodeJobs', 'SubmitSnapshotJob', 'ListSnapshots',
+  'CreateUploadAttachedMedia', 'UploadMediaByURL', 'GetURLUploadInfos', 'GetUploadDetails',
+  'GetCategories', 'AddCategory', 'UpdateCategory', 'DeleteCategory',
+];
+
 export type VideoStatus = 'Uploading' | 'UploadFail' | 'UploadSucc' | 'Transcoding' | 'Normal';
 
 export interface VideoRecord {
@@ -226,6 +237,14 @@ export function aliyunVodProvider(): CloudProvider {
         // play side (play.ts): PlayAuth credentials are object-scoped; withPlayActions refuses object-scoped callers
         // on every other action, as rejectObjectScoped did
         rejectObjectScoped: false,
+        // STS credentials issued with a Policy (e.g. the AppServer's play-sts) may call only what it allows; VOD
+        // authorises per operation, so every request's resource is the whole account's VOD
+        ram: {
+          service: 'vod',
+          resource: () => `acs:vod:${LOCAL_REGION}:${shared.account.accountId}:*`,
+          deny: () => new RpcError(403, 'Forbidden.RAM', "User not authorized to operate on the specified resource, or this API doesn't support RAM."),
+          knownActions: VOD_UNIMPLEMENTED_ACTIONS,
+        },
         actions: withPlayActions(ctx, lib, {
           CreateUploadVideo: (p, caller) => {
             const title = required(p, 'Title');
