@@ -128,7 +128,7 @@ describe('prepare', () => {
     expect(shape(viaAuth)).toEqual(shape(fromApp));
     expect(shape(fromApp).map((t) => `${t.d}/${t.f}`)).toEqual(['LD/mp4', 'SD/mp4', 'SD/m3u8']);
     expect(fromApp.tracks[0]).toMatchObject({ vodFileSize: LD.length, width: 320, height: 180, encrypt: false, supported: true, index: 0 });
-    expect(fromApp).toMatchObject({ vid: CLIP, duration: 6, title: expect.stringContaining('sample') });
+    expect(fromApp).toMatchObject({ vid: CLIP, duration: 6, title: expect.stringContaining('示例短片') });
     await until(() => rec.events.includes('prepared:3'), 'onPrepared');
     expect(d.state).toBe('prepared');
   });
