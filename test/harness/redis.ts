@@ -71,15 +71,20 @@ export async function startRedis(bin: string, opts: TestRedisOptions = {}): Prom
     const child = spawn(bin, ['--port', String(p), '--bind', '127.0.0.1', '--save', '', ...(opts.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']), '--dir', dir, '--daemonize', 'no', '--loglevel', 'notice'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let gone = false;
     exited = new Promise<void>((r) => child.once('exit', () => ((gone = true), r())));
-    child.stdout!.on('data', (d) => (log += d.toString()));
-    child.stderr!.on('data', (d) => (log += d.toString()));
+    // Ready when redis logs "Ready to accept connections" (then it answers PING); a bind failure (port taken
+    // meanwhile) ends the process instead.
+    const ready = new Promise<void>((r) => {
+      const onData = (d: Buffer) => {
+        log += d.toString();
+        if (/Ready to accept connections/i.test(log)) r();
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+    });
     proc = child;
-    // Ready when it answers PING; a bind failure (port taken meanwhile) ends the process instead.
-    for (;;) {
-      if (gone) return false;
-      if (await ping(p)) return true;
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10))]);
-    }
+    await Promise.race([ready, exited]);
+    if (gone) return false;
+    return ping(p);
   };
 
   for (let attempt = 0; ; attempt++) {
