@@ -182,10 +182,11 @@ async function main(): Promise<void> {
       await browser.close();
     }
 
-    // PNGs of states that no longer exist go (only on a full, successful run).
+    // PNGs of states that no longer exist go (only on a full, successful run); console-*.png belong to
+    // scripts/console-screenshots.ts (the local cloud console) and stay.
     if (!only && captureCode === 0) {
       for (const f of fs.readdirSync(OUT_DIR)) {
-        if (f.endsWith('.png') && !written.includes(f.slice(0, -4))) fs.unlinkSync(path.join(OUT_DIR, f));
+        if (f.endsWith('.png') && !f.startsWith('console-') && !written.includes(f.slice(0, -4))) fs.unlinkSync(path.join(OUT_DIR, f));
       }
       writeIndex(captured, full);
     }
