@@ -227,6 +227,18 @@ describe('FileStore only', () => {
 });
 
 (redisBin ? describe : describe.skip)('RedisStore only', () => {
+  test('close() is not an outage: closing the store logs nothing (a log after close outlives the app that owned it)', async () => {
+    const own = await startRedis(redisBin!);
+    const logs: string[] = [];
+    const s = await RedisStore.connect({ url: own.url, log: (m) => logs.push(m) });
+    const ended = new Promise<void>((r) => (s as unknown as { client: { once(e: string, f: () => void): void } }).client.once('end', r));
+    await s.set('k', 'v');
+    await s.close();
+    await ended; // ioredis has emitted 'close' and 'end' by now
+    await own.close();
+    expect(logs).toEqual([]);
+  });
+
   test('REDIS_URL pointing at nothing: connect fails with a clear startup error naming the URL without its password', async () => {
     const dead = await startRedis(redisBin!);
     const url = `redis://:s3cret@127.0.0.1:${dead.port}`;

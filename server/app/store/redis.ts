@@ -59,6 +59,8 @@ export class RedisStore implements Store {
   private constructor(
     private readonly client: Redis & Scripts,
     prefix: string,
+    /** Set by close(): the connection's end is then ours, not an outage to log. */
+    private readonly life: { closing: boolean },
   ) {
     this.prefix = prefix;
   }
@@ -81,14 +83,15 @@ export class RedisStore implements Store {
     client.defineCommand('mpCas', { numberOfKeys: 1, lua: CAS_LUA });
     client.defineCommand('mpHgetall', { numberOfKeys: 1, lua: HGETALL_LUA });
     let down = false;
+    const life = { closing: false };
     const outage = (why: string) => {
-      if (!down && started) log(`[store] Redis at ${where}: ${why} (requests answer 503 StoreUnavailable until it is back)`);
+      if (!down && started && !life.closing) log(`[store] Redis at ${where}: ${why} (requests answer 503 StoreUnavailable until it is back)`);
       down = true;
     };
     client.on('error', (e: Error) => outage(e.message));
     client.on('close', () => outage('connection lost'));
     client.on('ready', () => {
-      if (down) log(`[store] Redis at ${where} is back`);
+      if (down && !life.closing) log(`[store] Redis at ${where} is back`);
       down = false;
     });
     try {
@@ -100,7 +103,7 @@ export class RedisStore implements Store {
       if (client.status !== 'end') client.disconnect();
       throw new Error(`REDIS_URL: cannot reach Redis at ${where}: ${(e as Error).message}`);
     }
-    return new RedisStore(client, o.prefix ?? 'mpmk:');
+    return new RedisStore(client, o.prefix ?? 'mpmk:', life);
   }
 
   private k(key: string): string {
@@ -177,6 +180,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.life.closing = true;
     try {
       await this.client.quit();
     } catch {
