@@ -13,12 +13,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import RPCClient = require('@alicloud/pop-core');
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { AppClient, createWxAdapter, TencentVodUploader, VODUpload } from 'mp-media-sdk';
-import type { VODUploadAuthResult, VODUploadInfo } from 'mp-media-sdk';
+import type { VODUploadInfo } from 'mp-media-sdk';
 import { startDevStack, type DevStack } from '../../server';
 import { createWxRuntime, type WxRuntime } from '../harness/wx-runtime';
 import { requireBinary, describeWith } from '../harness/system-deps';
 import { until } from '../harness/until';
 import { DEV_CREDENTIALS } from '../../server/dev-credentials';
+import { appServerUploadAuth } from '../harness/vod-auth';
 
 jest.setTimeout(180000);
 
@@ -56,10 +57,7 @@ async function uploadThroughSdk(data: Buffer, name: string, title: string): Prom
     userId: 'console',
     adapter,
     partSize: 100 * 1024,
-    getUploadAuth: (info: VODUploadInfo) =>
-      info.videoId
-        ? app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { videoId: info.videoId })
-        : app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { title, fileName: name, fileSize: info.fileSize }),
+    getUploadAuth: appServerUploadAuth(app, title, name),
     onUploadFailed: (_i, code, message) => void failures.push(`${code}: ${message}`),
     onUploadEnd: () => end(),
   });

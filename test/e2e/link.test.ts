@@ -11,13 +11,14 @@ import { writeFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import OSS from 'ali-oss';
 import { AppClient, createWxAdapter, VODUpload } from 'mp-media-sdk';
-import type { VODUploadAuthResult, VODUploadInfo } from 'mp-media-sdk';
+import type { VODUploadInfo } from 'mp-media-sdk';
 import { startDevStack, DevStack } from '../../server';
 import { guardDevEndpoints } from '../../server/cloud';
 import { EmulatedLink, registerLinkAdmin } from '../../server/cloud/link';
 import type { LinkSettings, LinkStats } from '../../server/cloud/link';
 import { DEV_CREDENTIALS } from '../../server/dev-credentials';
 import { createWxRuntime, WxRuntime } from '../harness/wx-runtime';
+import { appServerUploadAuth } from '../harness/vod-auth';
 
 jest.setTimeout(120000);
 
@@ -68,10 +69,7 @@ async function uploadThroughRuntime(data: Buffer, partSize: number): Promise<VOD
       adapter,
       partSize,
       parallel: 3,
-      getUploadAuth: (info: VODUploadInfo) =>
-        info.videoId
-          ? app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { videoId: info.videoId })
-          : app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { title: 'link', fileName: info.file.name, fileSize: info.fileSize }),
+      getUploadAuth: appServerUploadAuth(app, 'link'),
       onUploadFailed: (_i, code, message) => failures.push(`${code}: ${message}`),
       onUploadEnd: () => resolve(),
     });

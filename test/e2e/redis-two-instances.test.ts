@@ -19,7 +19,6 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { AppClient, createWxAdapter, TencentVodUploader, VODUpload } from 'mp-media-sdk';
-import type { VODUploadAuthResult, VODUploadInfo } from 'mp-media-sdk';
 import { startCloud, RunningCloud } from '../../server/cloud';
 import { buildAppServer } from '../../server/app';
 import { DEV_CREDENTIALS } from '../../server/dev-credentials';
@@ -28,6 +27,7 @@ import { startRedis, TestRedis } from '../harness/redis';
 import { startRoundRobin, RoundRobin } from '../harness/round-robin';
 import { requireBinary } from '../harness/system-deps';
 import { until } from '../harness/until';
+import { appServerUploadAuth } from '../harness/vod-auth';
 
 jest.setTimeout(180000);
 
@@ -132,10 +132,7 @@ d('two AppServer instances on one Redis', () => {
       userId: 'two-instances',
       adapter,
       partSize: 100 * 1024,
-      getUploadAuth: (info: VODUploadInfo) =>
-        info.videoId
-          ? app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { videoId: info.videoId })
-          : app.call<VODUploadAuthResult>('POST', '/api/vod/upload-video', { title: `2i ${info.file.name}`, fileName: info.file.name, fileSize: info.fileSize }),
+      getUploadAuth: appServerUploadAuth(app, (info) => `2i ${info.file.name}`),
       onUploadFailed: (_i, code, msg) => failures.push([code, msg]),
       onUploadEnd: () => end(),
     });
